@@ -1,0 +1,178 @@
+// Numbered schema migrations. Never edit a migration after it has landed: add the next one.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const m001 = `
+CREATE TABLE queue_type (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  execution_behaviour INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE backend (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  queue_type_id INTEGER REFERENCES queue_type(id) ON DELETE SET NULL,
+  root_path TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE task (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT,
+  backend_id INTEGER REFERENCES backend(id) ON DELETE SET NULL,
+  in_glob TEXT NOT NULL,
+  out_glob TEXT NOT NULL,
+  stdout_glob TEXT,
+  executable TEXT NOT NULL,
+  incomplete_outputs_behaviour INTEGER NOT NULL DEFAULT 3,
+  custom_exit_status TEXT,
+  custom_exit_behaviour INTEGER,
+  timeout REAL,
+  retries INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE parameter (
+  id INTEGER PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,
+  flag TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  default_value TEXT,
+  bool_valued INTEGER NOT NULL DEFAULT 0,
+  spacing INTEGER NOT NULL DEFAULT 1,
+  switchless INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (task_id, alias)
+);
+CREATE TABLE environment (
+  id INTEGER PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,
+  env TEXT NOT NULL,
+  value TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE configuration (
+  id INTEGER PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,
+  type INTEGER NOT NULL DEFAULT 0,
+  name TEXT,
+  parameters TEXT,
+  version TEXT
+);
+CREATE TABLE job (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  runnable INTEGER NOT NULL DEFAULT 0,
+  description TEXT
+);
+CREATE TABLE step (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+  task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  ordering INTEGER NOT NULL DEFAULT 0,
+  x REAL,
+  y REAL,
+  UNIQUE (job_id, key)
+);
+CREATE TABLE step_edge (
+  job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+  from_step_id INTEGER NOT NULL REFERENCES step(id) ON DELETE CASCADE,
+  to_step_id INTEGER NOT NULL REFERENCES step(id) ON DELETE CASCADE,
+  PRIMARY KEY (from_step_id, to_step_id)
+);
+CREATE TABLE validator_type (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE validator (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+  validator_type_id INTEGER NOT NULL REFERENCES validator_type(id) ON DELETE CASCADE
+);
+
+CREATE TABLE batch (
+  id INTEGER PRIMARY KEY,
+  uuid TEXT NOT NULL UNIQUE,
+  status INTEGER NOT NULL DEFAULT 0,
+  ip TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE submission (
+  id INTEGER PRIMARY KEY,
+  uuid TEXT NOT NULL UNIQUE,
+  batch_id INTEGER NOT NULL REFERENCES batch(id) ON DELETE CASCADE,
+  job_id INTEGER REFERENCES job(id) ON DELETE SET NULL,
+  job_name TEXT NOT NULL,
+  submission_name TEXT NOT NULL,
+  email TEXT,
+  ip TEXT NOT NULL DEFAULT '127.0.0.1',
+  priority INTEGER NOT NULL DEFAULT 1,
+  input_path TEXT NOT NULL,
+  input_name TEXT NOT NULL,
+  input_size INTEGER NOT NULL DEFAULT 0,
+  params TEXT NOT NULL DEFAULT '{}',
+  plan TEXT NOT NULL,
+  status INTEGER NOT NULL DEFAULT 0,
+  last_message TEXT NOT NULL DEFAULT 'Submitted',
+  claimed INTEGER NOT NULL DEFAULT 0,
+  hostname TEXT,
+  step_id INTEGER,
+  created_at TEXT NOT NULL,
+  modified_at TEXT NOT NULL,
+  finished_at TEXT
+);
+CREATE INDEX submission_batch ON submission(batch_id);
+CREATE INDEX submission_status ON submission(status);
+CREATE INDEX submission_ip_status ON submission(ip, status);
+CREATE INDEX submission_job ON submission(job_name, created_at);
+CREATE TABLE attempt (
+  id INTEGER PRIMARY KEY,
+  submission_id INTEGER NOT NULL REFERENCES submission(id) ON DELETE CASCADE,
+  step_key TEXT NOT NULL,
+  task_name TEXT NOT NULL,
+  current_step INTEGER NOT NULL,
+  attempt_no INTEGER NOT NULL DEFAULT 1,
+  state TEXT NOT NULL DEFAULT 'queued',
+  argv TEXT,
+  cwd TEXT,
+  pid INTEGER,
+  exit_code INTEGER,
+  signal TEXT,
+  stdout_path TEXT,
+  stderr_path TEXT,
+  queued_at TEXT NOT NULL,
+  started_at TEXT,
+  ended_at TEXT,
+  message TEXT
+);
+CREATE INDEX attempt_submission ON attempt(submission_id);
+CREATE INDEX attempt_state ON attempt(state);
+CREATE TABLE result (
+  id INTEGER PRIMARY KEY,
+  submission_id INTEGER NOT NULL REFERENCES submission(id) ON DELETE CASCADE,
+  task_id INTEGER REFERENCES task(id) ON DELETE SET NULL,
+  task_name TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  previous_step INTEGER,
+  path TEXT NOT NULL,
+  name TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT 'Result',
+  size INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX result_submission ON result(submission_id);
+CREATE TABLE message (
+  id INTEGER PRIMARY KEY,
+  submission_id INTEGER NOT NULL REFERENCES submission(id) ON DELETE CASCADE,
+  step_id INTEGER,
+  message TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX message_submission ON message(submission_id);
+CREATE TABLE setting (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial schema', sql: m001 }];
