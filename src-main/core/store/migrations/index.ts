@@ -152,6 +152,7 @@ CREATE TABLE result (
   submission_id INTEGER NOT NULL REFERENCES submission(id) ON DELETE CASCADE,
   task_id INTEGER REFERENCES task(id) ON DELETE SET NULL,
   task_name TEXT NOT NULL,
+  step_key TEXT,
   step INTEGER NOT NULL,
   previous_step INTEGER,
   path TEXT NOT NULL,

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm start`: builds if needed, then opens the Electron app, or falls back to browser mode (`aa serve`).
+const path = require('node:path');
+const fs = require('node:fs');
+const { spawn, spawnSync } = require('node:child_process');
+
+const root = path.join(__dirname, '..');
+const built = ['main/cli.js', 'main/index.js', 'main/worker.js', 'renderer/index.html'].every((f) =>
+  fs.existsSync(path.join(root, 'out', f)),
+);
+if (!built) {
+  console.log('Building the app (first start)…');
+  const r = spawnSync(process.execPath, [require.resolve('electron-vite/bin/electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function electronBinary() {
+  try {
+    const bin = require('electron');
+    return typeof bin === 'string' && fs.existsSync(bin) ? { bin } : { why: 'the Electron binary is not installed' };
+  } catch (error) {
+    return { why: `Electron is not available (${String(error.message).split('\n')[0]})` };
+  }
+}
+
+const electron = electronBinary();
+if (electron.bin && !process.env.AA_BROWSER_MODE) {
+  const child = spawn(electron.bin, [root, ...process.argv.slice(2)], { stdio: 'inherit' });
+  child.on('exit', (code) => process.exit(code ?? 0));
+} else {
+  const why = process.env.AA_BROWSER_MODE ? 'AA_BROWSER_MODE is set' : electron.why;
+  console.log(`Starting in browser mode: ${why}.`);
+  console.log('Open the Workbench URL below in a browser. (See README, "Desktop window", to get the Electron app.)');
+  require(path.join(root, 'out', 'main', 'cli.js')).main([process.argv[0], 'aa', 'serve', ...process.argv.slice(2)]);
+}

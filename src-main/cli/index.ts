@@ -1,0 +1,218 @@
+// The `aa` command line: serve | import | export | run. Parsing with commander; each command calls the core.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { createCore, type CoreInternals } from '../core';
+import { defaultDataDir } from '../core/paths';
+import { openDb } from '../core/store/db';
+import { syncValidatorTypes } from '../core/store/config-repo';
+import { listValidators } from '../core/validators';
+import { importConfig, exportConfig } from '../core/config';
+import { startServer } from '../server/app';
+import { AppError } from '../core/errors';
+import { STATUS_LABELS, STATUS } from '../core/model/types';
+
+/** Built files sit beside this entry: out/main/{cli,worker}.js and out/renderer/. */
+export const BUILD_PATHS = {
+  workerFile: path.join(__dirname, 'worker.js'),
+  uiDir: path.join(__dirname, '..', 'renderer'),
+};
+
+const dataDirOption = () => new Option('--data-dir <dir>', 'data folder (default: $AA_DATA_DIR or the per-user app-data folder)');
+const resolveDataDir = (dir?: string) => path.resolve(dir ?? defaultDataDir());
+
+export function buildProgram(): Command {
+  const program = new Command('aa')
+    .description('A_A Workbench: publish analysis pipelines as web services')
+    .showHelpAfterError('(run aa --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the headless server: REST API, workbench UI, worker pool and store')
+    .option('--host <host>', 'address to bind (use 0.0.0.0 to publish on the LAN)', '127.0.0.1')
+    .option('--port <port>', 'port to bind (0 picks a free port)', '8610')
+    .addOption(dataDirOption())
+    .option('--paused', 'start with the queue paused: submissions are stored, nothing starts until resumed')
+    .option('--concurrency <n>', 'concurrent task attempts (default: CPU count)')
+    .action(async (opts: { host: string; port: string; dataDir?: string; paused?: boolean; concurrency?: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderError(2, 'aa.badPort', `error: invalid --port "${opts.port}"`);
+      const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
+      if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+        throw new CommanderError(2, 'aa.badConcurrency', `error: invalid --concurrency "${opts.concurrency}"`);
+      }
+      await serve({ host: opts.host, port, dataDir: resolveDataDir(opts.dataDir), paused: !!opts.paused, concurrency });
+    });
+
+  program
+    .command('import')
+    .description('import a configuration (native YAML/JSON, or an A_A dump); all-or-nothing')
+    .argument('<file>', 'configuration file')
+    .addOption(dataDirOption())
+    .action((file: string, opts: { dataDir?: string }) => {
+      const db = openStore(opts.dataDir);
+      try {
+        const summary = importConfig(db, fs.readFileSync(file, 'utf8'));
+        const fmt = (r: Record<string, number>) =>
+          Object.entries(r)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || 'none';
+        console.log(`Imported ${summary.kind === 'aa-fixture' ? 'A_A dump' : 'configuration'} from ${file}`);
+        console.log(`  created: ${fmt(summary.created)}`);
+        console.log(`  updated: ${fmt(summary.updated)}`);
+        if (Object.keys(summary.skipped).length > 0) console.log(`  skipped: ${fmt(summary.skipped)}`);
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('export')
+    .description('export the configuration as YAML (or JSON when FILE ends in .json); stdout when FILE is omitted')
+    .argument('[file]', 'output file')
+    .addOption(dataDirOption())
+    .action((file: string | undefined, opts: { dataDir?: string }) => {
+      const db = openStore(opts.dataDir);
+      try {
+        const text = exportConfig(db, file?.endsWith('.json') ? 'json' : 'yaml');
+        if (file) fs.writeFileSync(file, text);
+        else process.stdout.write(text);
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('run')
+    .description('submit INPUT to JOB locally, wait, print the state and result files; exit 1 on failure')
+    .argument('<job>', 'job name')
+    .argument('<input>', 'input file')
+    .option('--param <field=value...>', 'parameter value by REST field name, e.g. --param task1_this=12', collect, [])
+    .option('--name <name>', 'submission name', 'cli')
+    .option('--timeout <seconds>', 'give up waiting after this long', '3600')
+    .addOption(dataDirOption())
+    .action(async (job: string, input: string, opts: { param: string[]; name: string; timeout: string; dataDir?: string }) => {
+      process.exitCode = await runLocal(job, input, opts.param, opts.name, Number(opts.timeout), resolveDataDir(opts.dataDir));
+    });
+
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(/\s+/).filter(Boolean)];
+}
+
+function openStore(dir?: string) {
+  const dataDir = resolveDataDir(dir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const db = openDb(path.join(dataDir, 'workbench.sqlite'));
+  syncValidatorTypes(
+    db,
+    listValidators().map((v) => v.name),
+  );
+  return db;
+}
+
+export async function serve(opts: { host: string; port: number; dataDir: string; paused: boolean; concurrency?: number }): Promise<void> {
+  const core = await createCore({
+    dataDir: opts.dataDir,
+    workerFile: BUILD_PATHS.workerFile,
+    paused: opts.paused,
+    settings: opts.concurrency ? { concurrency: opts.concurrency } : undefined,
+  });
+  const running = await startServer(core, { host: opts.host, port: opts.port, uiDir: BUILD_PATHS.uiDir });
+  console.log(`A_A Workbench serving data dir ${opts.dataDir}`);
+  console.log(`Workbench: ${running.workbenchUrl}`);
+  console.log(`A_A-compatible API: ${running.url}/analytics_automated/`);
+  if (opts.paused) console.log('Queue paused: submissions are stored; resume from the workbench (Settings) or POST /api/admin/queue/resume.');
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping: no new submissions; waiting for running steps…');
+    await running.close();
+    await core.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+async function runLocal(job: string, input: string, params: string[], name: string, timeoutS: number, dataDir: string): Promise<number> {
+  if (!fs.existsSync(input)) {
+    console.error(`error: input file not found: ${input}`);
+    return 2;
+  }
+  const fields: Array<[string, string]> = [
+    ['job', job],
+    ['submission_name', name],
+    ['email', 'cli@localhost'],
+  ];
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) {
+      console.error(`error: --param expects field=value, got "${p}"`);
+      return 2;
+    }
+    fields.push([p.slice(0, eq), p.slice(eq + 1)]);
+  }
+  const core: CoreInternals = await createCore({ dataDir, workerFile: BUILD_PATHS.workerFile });
+  try {
+    const tmp = fs.mkdtempSync(path.join(core.paths.tmp, 'cli-'));
+    const copy = path.join(tmp, path.basename(input));
+    fs.copyFileSync(input, copy);
+    let result;
+    try {
+      result = await core.submitAa(
+        { fields, file: { field: 'input_data', path: copy, originalName: path.basename(input), size: fs.statSync(copy).size } },
+        { ip: '127.0.0.1', admin: true },
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    let failed = false;
+    for (const s of result.submissions) {
+      const finished = await core.waitFor(s.uuid, timeoutS * 1000);
+      const sub = core.runs.submission(s.uuid);
+      if (!sub) continue;
+      console.log(`${sub.job_name} ${sub.uuid}: ${STATUS_LABELS[sub.status]} (${sub.last_message})${finished ? '' : ' — still running, gave up waiting'}`);
+      for (const r of core.runs.results(sub.id)) console.log(`  ${path.join(core.paths.root, r.path)}`);
+      if (!finished || sub.status !== STATUS.Complete) failed = true;
+    }
+    return failed ? 1 : 0;
+  } catch (error) {
+    console.error(`error: ${describe(error)}`);
+    return 1;
+  } finally {
+    await core.close();
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AppError) {
+    const body = error.body as { error?: unknown } | undefined;
+    const detail = body?.error ?? error.message;
+    const lines = [typeof detail === 'string' ? detail : JSON.stringify(detail)];
+    for (const p of error.problems ?? []) lines.push(`  ${p.path}: ${p.message}`);
+    return lines.join('\n');
+  }
+  return (error as Error).message ?? String(error);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') process.exit(0);
+      if (error.code.startsWith('aa.')) console.error(error.message);
+      process.exit(2);
+    }
+    console.error(`error: ${describe(error)}`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main(process.argv);

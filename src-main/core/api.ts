@@ -1,0 +1,74 @@
+// The core's surface as seen by hosts (server, CLI, Electron): what they may call.
+import type { Db } from './store/db';
+import type { RunEvents } from './events';
+import type { Settings } from './settings';
+
+export interface CoreOptions {
+  dataDir: string;
+  /** Built piscina worker file (out/main/worker.js), resolved by the host from its own __dirname. */
+  workerFile: string;
+  /** Start with the queue paused: intake stores submissions, nothing starts until resume(). */
+  paused?: boolean;
+  /** better-sqlite3 native binding to load (headless Node build vs Electron build). */
+  nativeBinding?: string;
+  settings?: Partial<Settings>;
+}
+
+export interface DataPaths {
+  root: string;
+  db: string;
+  uploads: string;
+  results: string;
+  work: string;
+  logs: string;
+  /** Uploads in flight; moved into submissions/ once accepted. */
+  tmp: string;
+}
+
+/** A parsed upload: fields in form order, the file already streamed to disk. */
+export interface SubmissionForm {
+  fields: Array<[string, string]>;
+  file: { field: string; path: string; originalName: string; size: number } | null;
+}
+
+export interface SubmitOptions {
+  ip: string;
+  /** Workbench test runs bypass the runnable switch and quotas. */
+  admin?: boolean;
+}
+
+export interface SubmitResult {
+  batch_uuid: string;
+  submission_name: string;
+  submissions: Array<{ uuid: string; job: string }>;
+}
+
+export interface QueueStats {
+  paused: boolean;
+  queued: number;
+  running: number;
+  concurrency: number;
+}
+
+export interface Core {
+  readonly db: Db;
+  readonly paths: DataPaths;
+  readonly events: RunEvents;
+  settings(): Settings;
+  /** Persist and apply settings; returns the names that need a restart to apply. */
+  updateSettings(patch: Partial<Settings>): string[];
+  /** A_A-compatible intake (reference §2.3); throws AppError with A_A's exact bodies. */
+  submitAa(form: SubmissionForm, options: SubmitOptions): Promise<SubmitResult>;
+  /** Re-run a submission with the same input and parameters; returns the new submission UUID. */
+  rerun(submissionUuid: string): Promise<SubmitResult>;
+  /** Cancel: queued steps never start, running ones are killed; state Cancelled. */
+  cancel(submissionUuid: string): Promise<boolean>;
+  /** Cancel, then remove rows and files. */
+  deleteRun(submissionUuid: string): Promise<boolean>;
+  pause(): void;
+  resume(): void;
+  queueStats(): QueueStats;
+  /** Resolves when the submission reaches a final state (or the timeout passes: resolves false). */
+  waitFor(submissionUuid: string, timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}

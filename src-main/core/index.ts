@@ -1,0 +1,173 @@
+// Assembles the core: store, intake, orchestrator and executor behind the Core interface.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Core, CoreOptions, SubmissionForm, SubmitResult } from './api';
+import { openDb } from './store/db';
+import { RunRepo } from './store/run-repo';
+import { GroupWriter } from './store/writer';
+import * as config from './store/config-repo';
+import { RunEvents } from './events';
+import { DEFAULT_SETTINGS, RESTART_SETTINGS, type Settings } from './settings';
+import { dataPaths } from './paths';
+import { submitAa } from './intake/aa-intake';
+import { Orchestrator, type Executor } from './run/orchestrator';
+import { LocalExecutor } from './queue/local';
+import { loadUnixCommands } from './plan/sanitise';
+import { listValidators } from './validators';
+import { AppError, notFound } from './errors';
+import { isFinalStatus } from './model/types';
+import type { PlanLookup } from './plan/plan';
+import type { Job } from './model/types';
+
+export type { Core, CoreOptions } from './api';
+
+const SETTINGS_KEY = 'settings';
+
+export interface CoreInternals extends Core {
+  readonly runs: RunRepo;
+  readonly lookup: PlanLookup & { job(name: string): Job | null };
+}
+
+export async function createCore(options: CoreOptions, executor?: Executor): Promise<CoreInternals> {
+  const paths = dataPaths(options.dataDir);
+  const db = openDb(paths.db, { nativeBinding: options.nativeBinding });
+  config.syncValidatorTypes(
+    db,
+    listValidators().map((v) => v.name),
+  );
+  const stored = db.prepare('SELECT value FROM setting WHERE key = ?').get(SETTINGS_KEY) as { value: string } | undefined;
+  let settings: Settings = { ...DEFAULT_SETTINGS, ...(stored ? (JSON.parse(stored.value) as Partial<Settings>) : {}), ...options.settings };
+
+  const events = new RunEvents();
+  const runs = new RunRepo(db);
+  const writer = new GroupWriter(db);
+  const exec = executor ?? new LocalExecutor(options.workerFile, settings.concurrency);
+  const unixCommands = loadUnixCommands();
+  const lookup = {
+    job: (name: string) => config.getJob(db, name),
+    task: (name: string) => config.getTask(db, name),
+    backend: (name: string) => config.getBackend(db, name),
+    queueType: (name: string) => config.listQueueTypes(db).find((q) => q.name === name) ?? null,
+  };
+  const orchestrator = new Orchestrator(
+    {
+      runs,
+      writer,
+      events,
+      executor: exec,
+      dataRoot: paths.root,
+      filesRoot: paths.uploads,
+      workRoot: paths.work,
+      concurrency: () => settings.concurrency,
+      outputCapBytes: () => settings.output_cap_bytes,
+    },
+    { paused: options.paused },
+  );
+  const intakeDeps = {
+    lookup,
+    runs,
+    writer,
+    unixCommands,
+    quotas: () => ({ hog: settings.queue_hog_size, hard: settings.queue_hard_limit }),
+    filesRoot: paths.uploads,
+    dataRoot: paths.root,
+    onAccepted: (ids: number[]) => orchestrator.accept(ids),
+  };
+  // Uploads that were in flight when the process stopped were never accepted.
+  for (const entry of fs.readdirSync(paths.tmp)) fs.rmSync(path.join(paths.tmp, entry), { recursive: true, force: true });
+  await orchestrator.recover();
+
+  const submissionOrThrow = (uuid: string) => {
+    const sub = runs.submission(uuid);
+    if (!sub) throw notFound();
+    return sub;
+  };
+
+  const core: CoreInternals = {
+    db,
+    paths,
+    events,
+    runs,
+    lookup,
+    settings: () => settings,
+    updateSettings(patch) {
+      const next = { ...settings, ...patch };
+      db.prepare('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+        SETTINGS_KEY,
+        JSON.stringify(next),
+      );
+      const restart = RESTART_SETTINGS.filter((k) => k in patch && patch[k] !== settings[k]);
+      settings = next;
+      orchestrator.kick(); // a higher concurrency applies at once
+      return restart;
+    },
+    submitAa: (form: SubmissionForm, opts) => submitAa(intakeDeps, form, opts),
+    async rerun(uuid: string): Promise<SubmitResult> {
+      const sub = submissionOrThrow(uuid);
+      const src = path.join(paths.root, sub.input_path);
+      const dir = fs.mkdtempSync(path.join(paths.tmp, 'rerun-'));
+      const copy = path.join(dir, sub.input_name);
+      await fs.promises.copyFile(src, copy);
+      const params = JSON.parse(sub.params) as Record<string, string>;
+      const form: SubmissionForm = {
+        fields: [
+          ['job', sub.job_name],
+          ['submission_name', sub.submission_name],
+          ['email', sub.email ?? ''],
+          ...Object.entries(params),
+        ],
+        file: { field: 'input_data', path: copy, originalName: sub.input_name, size: sub.input_size },
+      };
+      try {
+        return await submitAa(intakeDeps, form, { ip: sub.ip, admin: true });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    async cancel(uuid: string) {
+      const sub = submissionOrThrow(uuid);
+      if (isFinalStatus(sub.status)) return false;
+      return orchestrator.cancel(sub.id);
+    },
+    async deleteRun(uuid: string) {
+      const sub = submissionOrThrow(uuid);
+      if (!isFinalStatus(sub.status)) await orchestrator.cancel(sub.id);
+      await writer.write(() => runs.deleteSubmission(sub));
+      await fs.promises.rm(path.join(paths.uploads, sub.uuid), { recursive: true, force: true });
+      return true;
+    },
+    pause: () => orchestrator.pause(),
+    resume: () => orchestrator.resume(),
+    queueStats: () => ({ paused: orchestrator.isPaused(), concurrency: settings.concurrency, ...orchestrator.stats() }),
+    waitFor(uuid: string, timeoutMs: number) {
+      return new Promise<boolean>((resolve) => {
+        const done = () => {
+          const s = runs.submission(uuid);
+          return !s || isFinalStatus(s.status);
+        };
+        if (done()) return resolve(true);
+        const timer = setTimeout(() => {
+          off();
+          resolve(false);
+        }, timeoutMs);
+        const off = events.onRun((e) => {
+          if (e.type === 'submission' && e.uuid === uuid && isFinalStatus(e.status)) {
+            clearTimeout(timer);
+            off();
+            // The final state is committed before the event is emitted.
+            resolve(true);
+          }
+        });
+      });
+    },
+    async close() {
+      await orchestrator.close();
+      writer.close();
+      await exec.close();
+      db.close();
+    },
+  };
+  return core;
+}
+
+export { AppError };

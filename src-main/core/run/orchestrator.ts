@@ -1,0 +1,556 @@
+// Orchestrator: owns every run state change. Schedules ready steps by priority, runs attempts through an
+// Executor, stores results and A_A's exact messages, and reconciles what a crash left behind.
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import type { AttemptSpec, AttemptOutcome } from '../../../src-worker/exec/types';
+import type { PlannedStep, Plan, StatusCode } from '../model/types';
+import { EXECUTION_BEHAVIOURS, STATUS, COMPLETION } from '../model/types';
+import type { RunEvents, AttemptState } from '../events';
+import type { RunRepo, SubmissionRow } from '../store/run-repo';
+import type { GroupWriter } from '../store/writer';
+import { nowIso } from '../store/db';
+import { renderCommand } from '../plan/command';
+import { decideExit, validExitCodes } from '../plan/exits';
+import { ancestorsOf } from '../plan/stages';
+
+/** Runs one attempt somewhere (local piscina pool, or a remote worker). */
+export interface Executor {
+  run(spec: AttemptSpec, onStarted: (pid: number) => void): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+export interface OrchestratorDeps {
+  runs: RunRepo;
+  writer: GroupWriter;
+  events: RunEvents;
+  executor: Executor;
+  dataRoot: string;
+  filesRoot: string;
+  workRoot: string;
+  concurrency: () => number;
+  outputCapBytes: () => number;
+}
+
+type StepPhase = 'waiting' | 'queued' | 'running' | 'done' | 'failed' | 'skipped';
+
+interface StepState {
+  step: PlannedStep;
+  phase: StepPhase;
+  attempts: number;
+  queued_at: string;
+  pid: number | null;
+}
+
+interface StoredResult {
+  step_key: string;
+  name: string;
+  abs: string;
+}
+
+interface Active {
+  sub: SubmissionRow;
+  plan: Plan;
+  steps: Map<string, StepState>;
+  results: StoredResult[];
+  status: StatusCode;
+  cancelled: boolean;
+  running: number;
+}
+
+const HOST = os.hostname();
+const SCRIPT_INTERPRETERS: Record<number, AttemptSpec['interpreter']> = {
+  [EXECUTION_BEHAVIOURS.R]: 'R',
+  [EXECUTION_BEHAVIOURS.Python]: 'python',
+  [EXECUTION_BEHAVIOURS.bash]: 'bash',
+  [EXECUTION_BEHAVIOURS.node]: 'node',
+};
+
+export class Orchestrator {
+  private readonly active = new Map<number, Active>();
+  /** Ready steps per priority (2 high, 1 normal, 0 low), FIFO within one. */
+  private readonly ready: Array<Array<{ run: Active; key: string }>> = [[], [], []];
+  private running = 0;
+  private paused: boolean;
+  private closing = false;
+  private readonly idle = new Set<() => void>();
+
+  constructor(
+    private readonly deps: OrchestratorDeps,
+    options: { paused?: boolean } = {},
+  ) {
+    this.paused = options.paused ?? false;
+  }
+
+  /** Reconcile after a stop or crash, then pick up every unfinished submission. */
+  async recover(): Promise<void> {
+    const { runs, writer } = this.deps;
+    for (const sub of runs.unfinished()) {
+      const plan = JSON.parse(sub.plan) as Plan;
+      const attempts = runs.attempts(sub.id);
+      const results = runs.results(sub.id);
+      const crashed = attempts.filter((a) => a.state === 'running' || a.state === 'queued');
+      for (const a of crashed) killGroup(a.pid);
+      const run = this.track(sub, plan);
+      for (const a of attempts) {
+        const st = run.steps.get(a.step_key);
+        if (!st) continue;
+        st.attempts = Math.max(st.attempts, a.attempt_no);
+        if (a.state === 'done') st.phase = 'done';
+      }
+      for (const r of results) run.results.push({ step_key: r.step_key ?? '', name: r.name ? path.basename(r.path) : '', abs: path.join(this.deps.dataRoot, r.path) });
+      const lost = crashed.filter((a) => (run.steps.get(a.step_key)?.attempts ?? 0) > (run.steps.get(a.step_key)?.step.retries ?? 0));
+      await writer.write(() => {
+        for (const a of crashed) {
+          runs.finishAttempt({
+            id: a.id,
+            state: 'crash',
+            pid: a.pid,
+            exit_code: null,
+            signal: null,
+            stdout_path: a.stdout_path,
+            stderr_path: a.stderr_path,
+            started_at: null,
+            ended_at: nowIso(),
+            message: 'the server stopped while this attempt was running',
+          });
+        }
+        if (lost.length > 0) {
+          const st = run.steps.get(lost[0].step_key) as StepState;
+          runs.setSubmissionState(sub, STATUS.Crash, `Crash: the server stopped while step ${st.step.current_step} was running`, st.step.step_id, HOST);
+          runs.setBatchState(sub.batch_id, STATUS.Crash);
+        }
+      });
+      if (lost.length > 0) {
+        this.active.delete(sub.id);
+        this.emitSubmission(run, STATUS.Crash, 'Crash');
+        continue;
+      }
+      this.advance(run);
+    }
+    this.pump();
+  }
+
+  /** New submissions, already committed. */
+  accept(submissionIds: number[]): void {
+    for (const id of submissionIds) {
+      const sub = this.deps.runs.submissionById(id);
+      if (!sub) continue;
+      const run = this.track(sub, JSON.parse(sub.plan) as Plan);
+      this.emitSubmission(run, STATUS.Submitted, 'Submitted');
+      this.advance(run);
+    }
+    this.pump();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.pump();
+  }
+
+  /** Start whatever the current limits allow (after a settings change). */
+  kick(): void {
+    this.pump();
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  stats(): { queued: number; running: number } {
+    return { queued: this.ready.reduce((n, q) => n + q.length, 0), running: this.running };
+  }
+
+  /** Cancel: queued steps never start, running process groups are killed. */
+  async cancel(submissionId: number): Promise<boolean> {
+    const run = this.active.get(submissionId);
+    if (!run) return false;
+    run.cancelled = true;
+    for (const st of run.steps.values()) {
+      if (st.phase === 'running') killGroup(st.pid);
+      if (st.phase === 'queued' || st.phase === 'waiting') st.phase = 'skipped';
+    }
+    for (const q of this.ready) {
+      for (let i = q.length - 1; i >= 0; i--) if (q[i].run === run) q.splice(i, 1);
+    }
+    await this.finish(run, STATUS.Cancelled, 'Cancelled', null);
+    return true;
+  }
+
+  /** Stop scheduling; wait up to `graceMs` for running attempts, then kill them. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.closing = true;
+    if (this.running > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idle.add(resolve)),
+        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    for (const run of this.active.values()) for (const st of run.steps.values()) if (st.phase === 'running') killGroup(st.pid);
+  }
+
+  private track(sub: SubmissionRow, plan: Plan): Active {
+    const steps = new Map<string, StepState>();
+    for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
+    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0 };
+    this.active.set(sub.id, run);
+    return run;
+  }
+
+  /** Queue every waiting step whose upstream steps are all done. */
+  private advance(run: Active): void {
+    if (run.cancelled || run.status >= STATUS.Complete) return;
+    for (const st of run.steps.values()) {
+      if (st.phase !== 'waiting') continue;
+      if (!st.step.after.every((k) => run.steps.get(k)?.phase === 'done')) continue;
+      st.phase = 'queued';
+      st.queued_at = nowIso();
+      this.ready[Math.max(0, Math.min(2, run.sub.priority))].push({ run, key: st.step.key });
+      this.emitAttempt(run, st.step.key, 0, 'queued', null);
+    }
+  }
+
+  private pump(): void {
+    while (!this.paused && !this.closing && this.running < this.deps.concurrency()) {
+      const item = this.ready[2].shift() ?? this.ready[1].shift() ?? this.ready[0].shift();
+      if (!item) break;
+      this.running += 1;
+      item.run.running += 1;
+      void this.execute(item.run, item.key).finally(() => {
+        this.running -= 1;
+        item.run.running -= 1;
+        if (this.running === 0) for (const resolve of this.idle) resolve();
+        this.pump();
+      });
+    }
+  }
+
+  private async execute(run: Active, key: string): Promise<void> {
+    const st = run.steps.get(key) as StepState;
+    const step = st.step;
+    const sub = run.sub;
+    st.phase = 'running';
+    st.attempts += 1;
+    const attemptNo = st.attempts;
+    const cwd = path.join(step.root_path || this.deps.workRoot, sub.uuid, `${step.key}-${attemptNo}`);
+    const stdoutName = sub.uuid + step.stdout_glob;
+    let argv: string[] | null = null;
+    let commandLine = 'WITH SCRIPT';
+    let setupError: string | null = null;
+    const spec: AttemptSpec = {
+      kind: 'command',
+      cwd,
+      env: step.environment,
+      stdout_file: path.join(cwd, stdoutName),
+      stderr_file: path.join(cwd, `${sub.uuid}.stderr`),
+      output_cap_bytes: this.deps.outputCapBytes(),
+      timeout_ms: step.timeout ? step.timeout * 1000 : null,
+    };
+    const interpreter = SCRIPT_INTERPRETERS[step.execution_behaviour];
+    try {
+      if (interpreter) {
+        Object.assign(spec, {
+          kind: 'script',
+          interpreter,
+          script: step.executable,
+          in_globs: step.in_globs,
+          out_globs: step.out_globs,
+          id: sub.uuid,
+          script_params: scriptParams(step),
+        });
+      } else if (step.execution_behaviour === EXECUTION_BEHAVIOURS.GridEngine) {
+        throw new Error('Grid Engine Libraries not available');
+      } else {
+        argv = renderCommand(step, { id: sub.uuid, tmp: (step.root_path || this.deps.workRoot).replace(/\/+$/, '') });
+        if (argv.length === 0) throw new Error('Command string is empty');
+        spec.argv = argv;
+        commandLine = `${argv.join(' ')} > ${stdoutName}`;
+      }
+    } catch (error) {
+      setupError = `Unable to initialise commandRunner: ${(error as Error).message} : ${step.current_step}`;
+    }
+
+    const startedAt = nowIso();
+    const attemptId = this.deps.writer.write(() => {
+      if (!run.cancelled && run.status < STATUS.Complete) {
+        this.deps.runs.setSubmissionState(sub, STATUS.Running, `Running step: ${step.current_step}`, step.step_id, HOST);
+        this.deps.runs.setBatchState(sub.batch_id, STATUS.Running);
+      }
+      return this.deps.runs.startAttempt({
+        submission_id: sub.id,
+        step_key: step.key,
+        task_name: step.task,
+        current_step: step.current_step,
+        attempt_no: attemptNo,
+        argv,
+        cwd,
+        queued_at: st.queued_at,
+        started_at: startedAt,
+      });
+    });
+    if (run.status < STATUS.Running) run.status = STATUS.Running;
+    this.emitSubmission(run, STATUS.Running, `Running step: ${step.current_step}`);
+
+    let outcome: AttemptOutcome | null = null;
+    let failure: string | null = setupError;
+    const valid = validExitCodes(step.custom_exit_status, step.custom_exit_behaviour);
+    if (!failure && !Array.isArray(valid)) {
+      failure = `Exit statuses contains non-numerical and other punctuation ${valid.error} : ${step.current_step} : ${commandLine}`;
+    }
+    if (!failure) {
+      try {
+        await this.prepareInputs(run, step, cwd);
+      } catch (error) {
+        failure = `Unable to prepare files and tmp directory: ${(error as Error).message} : ${step.current_step}`;
+      }
+    }
+    const id = await attemptId;
+    this.emitAttempt(run, key, id, 'running', null);
+    if (!failure && !run.cancelled) {
+      outcome = await this.deps.executor.run(spec, (pid) => {
+        st.pid = pid;
+        if (run.cancelled) killGroup(pid);
+        void this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid));
+      });
+    }
+    const logs = outcome ? await this.keepLogs(run, id, spec) : { stdout: null, stderr: null };
+    st.pid = null;
+
+    // Work out what the attempt means (reference §3.7).
+    let decision: ReturnType<typeof decideExit> | null = null;
+    let produced: string[] = [];
+    if (!failure && outcome && !run.cancelled) {
+      if (outcome.spawn_error) {
+        failure = `Unable to call commandRunner.run_cmd(): ${outcome.spawn_error} : ${step.current_step} : ${commandLine}`;
+      } else if (outcome.timed_out) {
+        failure = `Timed out after ${step.timeout} s at step: ${step.current_step} : ${commandLine}`;
+      } else if (outcome.exit_code === null) {
+        failure = `Unable to call commandRunner.run_cmd(): Killed by signal ${outcome.signal} : ${step.current_step} : ${commandLine}`;
+      } else if (!(valid as number[]).includes(outcome.exit_code) && !(step.custom_exit_status && step.custom_exit_behaviour === COMPLETION.FAIL && customCodes(step).includes(outcome.exit_code))) {
+        failure = `Unable to call commandRunner.run_cmd(): Exit status ${outcome.exit_code} : ${step.current_step} : ${commandLine}`;
+      } else {
+        produced = await listOutputs(cwd, step.out_globs);
+        decision = decideExit({
+          exit_code: outcome.exit_code,
+          custom_exit_status: step.custom_exit_status,
+          custom_exit_behaviour: step.custom_exit_behaviour,
+          incomplete_outputs_behaviour: step.incomplete_outputs_behaviour,
+          out_globs: step.out_globs,
+          produced,
+        });
+      }
+    }
+    const retry = !!failure && !setupError && !run.cancelled && !decision && st.attempts <= step.retries && !this.closing;
+    const stored = decision?.store_results ? await this.storeOutputs(run, step, cwd, produced) : [];
+    const attemptState: AttemptState = run.cancelled ? 'cancelled' : failure || decision?.outcome === 'fail' ? 'failed' : 'done';
+    const endedAt = outcome?.ended_at ?? nowIso();
+
+    let final: { status: StatusCode; message: string } | null = null;
+    if (!run.cancelled) {
+      if (retry) {
+        st.phase = 'waiting';
+      } else if (failure) {
+        st.phase = 'failed';
+        final = { status: STATUS.Error, message: failure };
+      } else if (decision) {
+        st.phase = decision.outcome === 'fail' ? 'failed' : 'done';
+        if (decision.outcome === 'fail') {
+          final = {
+            status: STATUS.Error,
+            message:
+              decision.reason === 'custom_fail'
+                ? `Failed step, non 0 exit at step:${step.step_id}`
+                : decision.reason === 'bad_exit'
+                  ? `Failed step, non 0 exit at step: ${step.step_id}. Exit status:${outcome?.exit_code}`
+                  : `Failed with missing outputs: ${commandLine}`,
+          };
+        } else if (decision.outcome === 'terminate') {
+          for (const other of run.steps.values()) if (other.phase === 'waiting' || other.phase === 'queued') other.phase = 'skipped';
+          final = { status: STATUS.Complete, message: `Completed job at step #${step.current_step}` };
+        } else if ([...run.steps.values()].every((s) => s.phase === 'done' || s.phase === 'skipped')) {
+          final = { status: STATUS.Complete, message: `Completed job at step #${completionStep(run.plan, step)}` };
+        }
+      }
+    }
+
+    await this.deps.writer.write(() => {
+      this.deps.runs.finishAttempt({
+        id,
+        state: retry ? 'failed' : attemptState,
+        pid: outcome?.pid ?? null,
+        exit_code: outcome?.exit_code ?? null,
+        signal: outcome?.signal ?? null,
+        stdout_path: logs.stdout,
+        stderr_path: logs.stderr,
+        started_at: outcome?.started_at ?? null,
+        ended_at: endedAt,
+        message: failure ?? (run.cancelled ? 'Cancelled' : null),
+      });
+      for (const r of stored) {
+        this.deps.runs.addResult({
+          submission_id: sub.id,
+          task_id: step.task_id,
+          task_name: step.task,
+          step_key: step.key,
+          step: step.current_step,
+          previous_step: step.current_step > 1 ? step.current_step - 1 : null,
+          path: path.relative(this.deps.dataRoot, r.abs),
+          name: step.task,
+          size: r.size,
+        });
+      }
+      if (final || run.cancelled || run.status >= STATUS.Complete) return;
+      if (retry) this.deps.runs.setSubmissionState(sub, STATUS.Running, `Retrying step: ${step.current_step} (attempt ${st.attempts + 1} of ${step.retries + 1})`, step.step_id, HOST);
+      else this.deps.runs.setSubmissionState(sub, STATUS.Running, `Completed step: ${step.current_step}`, step.step_id, HOST);
+    });
+    this.emitAttempt(run, key, id, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
+    void fs.promises.rm(cwd, { recursive: true, force: true });
+
+    if (final) await this.finish(run, final.status, final.message, step.step_id);
+    else if (retry) {
+      const delay = Math.min(30_000, 250 * 2 ** (st.attempts - 1));
+      setTimeout(() => {
+        this.advance(run);
+        this.pump();
+      }, delay).unref();
+    } else if (!run.cancelled && run.status < STATUS.Complete) {
+      this.emitSubmission(run, STATUS.Running, `Completed step: ${step.current_step}`);
+      this.advance(run);
+    }
+  }
+
+  private async finish(run: Active, status: StatusCode, message: string, stepId: number | null): Promise<void> {
+    if (run.status >= STATUS.Complete && !(run.cancelled && status === STATUS.Cancelled && run.status < STATUS.Complete)) return;
+    run.status = status;
+    await this.deps.writer.write(() => {
+      this.deps.runs.setSubmissionState(run.sub, status, message, stepId, HOST);
+      if (status === STATUS.Complete) this.deps.runs.settleBatch(run.sub.batch_id);
+      else this.deps.runs.setBatchState(run.sub.batch_id, status === STATUS.Cancelled ? STATUS.Error : status);
+    });
+    this.emitSubmission(run, status, message);
+    if (run.running === 0 || status !== STATUS.Cancelled) this.active.delete(run.sub.id);
+    else setImmediate(() => this.active.delete(run.sub.id));
+    const root = path.join(run.plan.steps[0]?.root_path || this.deps.workRoot, run.sub.uuid);
+    if (run.running <= 1) void fs.promises.rm(root, { recursive: true, force: true });
+  }
+
+  /** Inputs: the upload for entry steps; otherwise ancestors' results matching the in_globs (A_A get_data). */
+  private async prepareInputs(run: Active, step: PlannedStep, cwd: string): Promise<void> {
+    await fs.promises.mkdir(cwd, { recursive: true });
+    if (step.after.length === 0) {
+      const first = (step.in_globs[0] ?? '.input').replace(/^\.+/, '');
+      await linkOrCopy(path.join(this.deps.dataRoot, run.sub.input_path), path.join(cwd, `${run.sub.uuid}.${first}`));
+      return;
+    }
+    const ancestors = ancestorsOf(run.plan.steps, step.key);
+    const wanted = run.results.filter((r) => ancestors.has(r.step_key) && step.in_globs.some((g) => r.name.includes(g)));
+    await Promise.all(wanted.map((r) => linkOrCopy(r.abs, path.join(cwd, r.name))));
+  }
+
+  private async storeOutputs(run: Active, step: PlannedStep, cwd: string, produced: string[]): Promise<Array<{ abs: string; size: number }>> {
+    const dir = path.join(this.deps.filesRoot, run.sub.uuid, 'out');
+    await fs.promises.mkdir(dir, { recursive: true });
+    const stored: Array<{ abs: string; size: number }> = [];
+    for (const name of produced) {
+      let target = path.join(dir, name);
+      for (let n = 2; fs.existsSync(target); n++) target = path.join(dir, `${n}_${name}`);
+      await fs.promises.rename(path.join(cwd, name), target);
+      const { size } = await fs.promises.stat(target);
+      stored.push({ abs: target, size });
+      run.results.push({ step_key: step.key, name, abs: target });
+    }
+    return stored;
+  }
+
+  /** stdout/stderr of every attempt are kept under the submission's logs. */
+  private async keepLogs(run: Active, attemptId: number, spec: AttemptSpec): Promise<{ stdout: string | null; stderr: string | null }> {
+    const dir = path.join(this.deps.filesRoot, run.sub.uuid, 'logs');
+    await fs.promises.mkdir(dir, { recursive: true });
+    const keep = async (file: string, ext: string): Promise<string | null> => {
+      const target = path.join(dir, `${attemptId}.${ext}`);
+      try {
+        await linkOrCopy(file, target);
+        return path.relative(this.deps.dataRoot, target);
+      } catch {
+        return null;
+      }
+    };
+    const [stdout, stderr] = await Promise.all([keep(spec.stdout_file, 'stdout'), keep(spec.stderr_file, 'stderr')]);
+    return { stdout, stderr };
+  }
+
+  private emitSubmission(run: Active, status: StatusCode, message: string): void {
+    this.deps.events.emitRun({
+      type: 'submission',
+      uuid: run.sub.uuid,
+      batch_uuid: run.sub.batch_uuid,
+      job: run.sub.job_name,
+      status,
+      last_message: message,
+      at: nowIso(),
+    });
+  }
+
+  private emitAttempt(run: Active, key: string, attemptId: number, state: AttemptState, exitCode: number | null): void {
+    this.deps.events.emitRun({
+      type: 'attempt',
+      submission_uuid: run.sub.uuid,
+      step_key: key,
+      attempt_id: attemptId,
+      state,
+      exit_code: exitCode,
+      at: nowIso(),
+    });
+  }
+}
+
+/** A_A chord_end quirk: a job whose last layer runs in parallel completes "at step #total_steps". */
+function completionStep(plan: Plan, last: PlannedStep): number {
+  const maxOrdering = Math.max(...plan.steps.map((s) => s.step_id));
+  const lastLayer = plan.steps.filter((s) => s.step_id === maxOrdering);
+  return lastLayer.length > 1 ? plan.total_steps : last.current_step;
+}
+
+function customCodes(step: PlannedStep): number[] {
+  return (step.custom_exit_status ?? '')
+    .replace(/\s+/g, '')
+    .split(',')
+    .filter(Boolean)
+    .map(Number);
+}
+
+function scriptParams(step: PlannedStep): NonNullable<AttemptSpec['script_params']> {
+  return step.params
+    .filter((flag) => flag !== '')
+    .map((flag) => {
+      const pv = step.param_values[flag];
+      return pv ? { flag, value: pv.value, bool: false } : { flag, value: null, bool: true };
+    });
+}
+
+async function listOutputs(cwd: string, outGlobs: string[]): Promise<string[]> {
+  const names = await fs.promises.readdir(cwd);
+  return names.filter((n) => outGlobs.some((g) => n.endsWith(g))).sort();
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fs.promises.link(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    await fs.promises.copyFile(from, to);
+  }
+}
+
+export function killGroup(pid: number | null | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,121 @@
+// The HTTP server: A_A-compatible routes, the workbench API, result files and the built UI on one port.
+import fs from 'node:fs';
+import path from 'node:path';
+import http from 'node:http';
+import crypto from 'node:crypto';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { CoreInternals } from '../core';
+import { AppError, HTTP_STATUS } from '../core/errors';
+import { safeJoin } from '../core/paths';
+import { aaCompatRouter } from './routes/aa-compat';
+import { adminRouter } from './routes/admin';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** Built renderer folder (out/renderer); resolved by the host from its own __dirname. */
+  uiDir: string;
+  /** Per-launch token for the workbench API; generated when absent. */
+  token?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  /** URL that opens the workbench with its token. */
+  workbenchUrl: string;
+  token: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+export function createApp(core: CoreInternals, uiDir: string, token: string): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    res.set({
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+    });
+    next();
+  });
+
+  app.use('/analytics_automated', aaCompatRouter(core));
+  app.use('/api/admin', adminRouter(core, { token }));
+
+  // Inputs and results at the URLs A_A's data_path/input_file give; never outside the submissions folder.
+  app.get('/submissions/{*splat}', (req, res) => {
+    const parts = (req.params as { splat?: string[] }).splat ?? [];
+    const file = safeJoin(core.paths.uploads, parts.join('/'));
+    if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.status(404).json({ detail: 'Not found.' });
+      return;
+    }
+    res.sendFile(file, { dotfiles: 'allow', headers: { 'Content-Disposition': 'attachment' } });
+  });
+
+  if (fs.existsSync(path.join(uiDir, 'index.html'))) {
+    app.use(express.static(uiDir, { index: false }));
+    app.get('/{*splat}', (req, res, next) => {
+      if (req.path.startsWith('/api/')) return next();
+      res.sendFile(path.join(uiDir, 'index.html'));
+    });
+  } else {
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send('The workbench UI is not built: run `npm run build`.');
+    });
+  }
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'Not found' });
+  });
+  // One place maps error kinds to status codes; bodies never carry stack traces.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof AppError) {
+      const body = error.body ?? { error: error.message, ...(error.problems ? { problems: error.problems } : {}) };
+      res.status(HTTP_STATUS[error.kind]).type('application/json').send(JSON.stringify(body));
+      return;
+    }
+    const e = error as { status?: number; type?: string; code?: string; message?: string };
+    if (e.code === 'ENOSPC') {
+      res.status(507).json({ error: 'Insufficient storage: the server disk is full' });
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: e.type === 'entity.parse.failed' ? 'Malformed JSON body' : (e.message ?? 'Bad request') });
+      return;
+    }
+    console.error('request failed:', error);
+    res.status(500).json({ error: 'Internal server error' });
+  });
+  return app;
+}
+
+export async function startServer(core: CoreInternals, options: ServerOptions): Promise<RunningServer> {
+  const token = options.token ?? crypto.randomBytes(24).toString('base64url');
+  const app = createApp(core, options.uiDir, token);
+  const server = http.createServer(app);
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // large uploads may take long; idle sockets are still reaped
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as { port: number };
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
+  return {
+    url,
+    workbenchUrl: `${url}/#token=${token}`,
+    token,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,126 @@
+// Streams a multipart or urlencoded form to disk with busboy: fields in order, one file, fsynced, capped.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Request } from 'express';
+import busboy from 'busboy';
+import { AppError } from '../core/errors';
+import type { SubmissionForm } from '../core/api';
+import { safeFileName } from '../core/intake/aa-intake';
+
+export interface UploadLimits {
+  fileBytes: number;
+  fields: number;
+  fieldBytes: number;
+  files: number;
+}
+
+export const DEFAULT_UPLOAD_LIMITS: Omit<UploadLimits, 'fileBytes'> = { fields: 1000, fieldBytes: 1024 * 1024, files: 4 };
+
+/** A parsed form plus the temporary folder to remove once the request is done. */
+export interface ParsedUpload {
+  form: SubmissionForm;
+  cleanup(): Promise<void>;
+}
+
+const tooLarge = (what: string) => new AppError('TooLarge', what, { error: what });
+
+/**
+ * Parses the request body. Only `fileField` is stored (streamed to `<tmpDir>/<random>/<name>` and fsynced);
+ * other file parts are drained and ignored, as A_A ignores unknown fields.
+ */
+export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, fileField = 'input_data'): Promise<ParsedUpload> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(type)) {
+    const mediaType = type.split(';')[0].trim();
+    return Promise.reject(
+      new AppError('Unsupported', 'unsupported media type', { detail: `Unsupported media type "${mediaType}" in request.` }),
+    );
+  }
+  const dir = path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
+  const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
+
+  return new Promise<ParsedUpload>((resolve, reject) => {
+    const fields: Array<[string, string]> = [];
+    let file: SubmissionForm['file'] = null;
+    let pendingFile: Promise<void> | null = null;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe();
+      req.resume();
+      void cleanup().finally(() => reject(error));
+    };
+
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        headers: req.headers,
+        limits: { fileSize: limits.fileBytes, fields: limits.fields, fieldSize: limits.fieldBytes, files: limits.files, fieldNameSize: 256 },
+      });
+    } catch (error) {
+      reject(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${(error as Error).message}` }));
+      return;
+    }
+
+    bb.on('field', (name, value, info) => {
+      if (info.valueTruncated) return fail(tooLarge(`Field "${name}" exceeds ${limits.fieldBytes} bytes`));
+      if (info.nameTruncated) return fail(tooLarge('Field name too long'));
+      fields.push([name, value]);
+    });
+    bb.on('file', (name, stream, info) => {
+      if (name !== fileField || file !== null || failed) {
+        stream.resume();
+        return;
+      }
+      const target = path.join(dir, safeFileName(info.filename ?? fileField));
+      const entry = { field: name, path: target, originalName: info.filename ?? fileField, size: 0 };
+      file = entry;
+      stream.on('limit', () => fail(tooLarge(`Upload exceeds the limit of ${limits.fileBytes} bytes`)));
+      pendingFile = (async () => {
+        await fs.promises.mkdir(dir, { recursive: true });
+        const handle = await fs.promises.open(target, 'w');
+        try {
+          const out = handle.createWriteStream({ autoClose: false });
+          // The part stays paused (backpressure) until it is piped here, so nothing is lost while opening.
+          stream.on('data', (chunk: Buffer) => {
+            entry.size += chunk.length;
+          });
+          await new Promise<void>((res, rej) => {
+            stream.pipe(out);
+            out.on('finish', res);
+            out.on('error', rej);
+            stream.on('error', rej);
+          });
+          // Durable before the submission is acknowledged.
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      })();
+      pendingFile.catch((error: NodeJS.ErrnoException) =>
+        fail(
+          error.code === 'ENOSPC'
+            ? new AppError('InsufficientStorage', 'disk full', { error: 'Insufficient storage: the server disk is full' })
+            : error,
+        ),
+      );
+    });
+    bb.on('fieldsLimit', () => fail(tooLarge(`Too many fields (limit ${limits.fields})`)));
+    bb.on('filesLimit', () => fail(tooLarge(`Too many files (limit ${limits.files})`)));
+    bb.on('partsLimit', () => fail(tooLarge('Too many parts')));
+    bb.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
+    bb.on('close', () => {
+      if (failed) return;
+      Promise.resolve(pendingFile)
+        .then(() => {
+          if (failed) return;
+          resolve({ form: { fields, file }, cleanup });
+        })
+        .catch(fail);
+    });
+    req.on('aborted', () => fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' })));
+    req.pipe(bb);
+  });
+}

@@ -1,0 +1,220 @@
+// Runs one task attempt as a child process: argv without a shell, capped output files, timeout, group clean-up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { ScriptError, writeScript } from './scripts';
+import type { AttemptOutcome, AttemptSpec } from './types';
+
+/** Between SIGTERM and SIGKILL when a timeout fires: time for the task to clean up after itself. */
+const KILL_GRACE_MS = 2000;
+/**
+ * After the process exits and its group is killed, how long its pipes may stay open. Only a descendant that left
+ * the group (setsid) can hold them that long; its output is given up rather than waited for.
+ */
+const DRAIN_GRACE_MS = 1000;
+
+export async function runAttempt(spec: AttemptSpec): Promise<AttemptOutcome> {
+  if (spec.kind === 'command') return runArgv(spec.argv ?? [], spec);
+  let script: { argv: string[]; path: string };
+  try {
+    script = await writeScript(spec);
+  } catch (e) {
+    return notStarted(await explainScriptError(e, spec.cwd));
+  }
+  try {
+    return await runArgv(script.argv, spec);
+  } finally {
+    // Awaited rather than left behind: a pool worker may block between tasks, freezing unfinished work.
+    await rm(script.path, { force: true });
+  }
+}
+
+async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcome> {
+  if (argv.length === 0 || argv[0] === '') return notStarted('empty command');
+  const opened = await Promise.allSettled([open(spec.stdout_file, 'w'), open(spec.stderr_file, 'w')]);
+  if (opened[0].status === 'rejected' || opened[1].status === 'rejected') {
+    await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+    const reason = (opened[0].status === 'rejected' ? opened[0].reason : (opened[1] as PromiseRejectedResult).reason) as Error;
+    return notStarted(`cannot open output file: ${reason.message}`);
+  }
+  const stdout = new CappedFile(opened[0].value, spec.output_cap_bytes);
+  const stderr = new CappedFile(opened[1].value, spec.output_cap_bytes);
+
+  const t0 = performance.now();
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0], argv.slice(1), {
+      cwd: spec.cwd,
+      // Spreading process.env costs a getter call per variable, so skip it when there is nothing to add.
+      env: hasKeys(spec.env) ? { ...process.env, ...spec.env } : process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so timeout and cancel reach grandchildren through kill(-pid).
+      detached: true,
+      shell: false,
+    });
+  } catch (e) {
+    // Invalid arguments (e.g. a NUL byte) throw before anything starts.
+    await Promise.all([stdout.close(), stderr.close()]);
+    return notStarted(`cannot start ${argv[0]}: ${(e as Error).message}`);
+  }
+  const startedAt = new Date().toISOString();
+  const pid = child.pid ?? null;
+  if (pid !== null) spec.port?.postMessage({ type: 'started', pid, started_at: startedAt });
+
+  return new Promise<AttemptOutcome>((resolve) => {
+    let exitCode: number | null = null;
+    let signal: string | null = null;
+    let timedOut = false;
+    let spawnError: NodeJS.ErrnoException | null = null;
+    let termTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+
+    child.stdout?.on('data', (chunk: Buffer) => stdout.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
+
+    if (pid !== null && spec.timeout_ms !== null) {
+      termTimer = setTimeout(() => {
+        timedOut = true;
+        killGroup(pid, 'SIGTERM');
+        killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+      }, spec.timeout_ms);
+    }
+
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      // Without a pid the process never started; 'close' still follows.
+      if (pid === null) spawnError = e;
+    });
+
+    child.once('exit', (code, sig) => {
+      exitCode = code;
+      signal = sig;
+      clearTimeout(termTimer);
+      clearTimeout(killTimer);
+      // Whatever the task forked and left running goes with it.
+      if (pid !== null) killGroup(pid, 'SIGKILL');
+      drainTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, DRAIN_GRACE_MS);
+    });
+
+    child.once('close', () => {
+      clearTimeout(drainTimer);
+      clearTimeout(termTimer);
+      void (async () => {
+        await Promise.all([stdout.close(), stderr.close()]);
+        const duration = performance.now() - t0;
+        const failed = spawnError === null ? null : await explainSpawnError(spawnError, argv[0], spec.cwd);
+        resolve({
+          exit_code: failed === null ? exitCode : null,
+          signal: failed === null ? signal : null,
+          timed_out: timedOut,
+          spawn_error: failed,
+          pid,
+          started_at: startedAt,
+          ended_at: new Date().toISOString(),
+          duration_ms: duration,
+          stdout_bytes: stdout.total,
+          stderr_bytes: stderr.total,
+          stdout_truncated: stdout.truncated,
+          stderr_truncated: stderr.truncated,
+        });
+      })();
+    });
+  });
+}
+
+/**
+ * One output file that keeps the first `cap` bytes. Writes go to explicit offsets, so they may run concurrently
+ * and the pipe is always drained at once: the child never blocks on a full pipe, and memory stays within the cap.
+ */
+class CappedFile {
+  /** Bytes the process wrote, kept or not. */
+  total = 0;
+  truncated = false;
+  private kept = 0;
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly file: FileHandle,
+    private readonly cap: number,
+  ) {}
+
+  write(chunk: Buffer): void {
+    this.total += chunk.length;
+    const room = this.cap - this.kept;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const length = Math.min(room, chunk.length);
+    if (length < chunk.length) this.truncated = true;
+    const position = this.kept;
+    this.kept += length;
+    const written = this.file.write(chunk, 0, length, position).catch(() => {
+      // A disk that refuses the bytes drops them, which the outcome reports as truncation.
+      this.truncated = true;
+    });
+    this.pending = Promise.all([this.pending, written]);
+  }
+
+  async close(): Promise<void> {
+    await this.pending;
+    await this.file.close();
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone, which is the goal.
+  }
+}
+
+function hasKeys(o: Record<string, string>): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+async function explainSpawnError(e: NodeJS.ErrnoException, program: string, cwd: string): Promise<string> {
+  // A missing cwd also surfaces as ENOENT on the program, so look before blaming it.
+  if (e.code === 'ENOENT') return (await exists(cwd)) ? `command not found: ${program}` : `working directory not found: ${cwd}`;
+  if (e.code === 'EACCES') return `permission denied: ${program}`;
+  return `cannot start ${program}: ${e.message}`;
+}
+
+async function explainScriptError(e: unknown, cwd: string): Promise<string> {
+  if (e instanceof ScriptError) return e.message;
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT' && !(await exists(cwd))) return `working directory not found: ${cwd}`;
+  return `cannot write script: ${err.message}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function notStarted(message: string): AttemptOutcome {
+  const now = new Date().toISOString();
+  return {
+    exit_code: null,
+    signal: null,
+    timed_out: false,
+    spawn_error: message,
+    pid: null,
+    started_at: now,
+    ended_at: now,
+    duration_ms: 0,
+    stdout_bytes: 0,
+    stderr_bytes: 0,
+    stdout_truncated: false,
+    stderr_truncated: false,
+  };
+}
