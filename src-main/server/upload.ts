@@ -80,24 +80,18 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
       stream.on('limit', () => fail(tooLarge(`Upload exceeds the limit of ${limits.fileBytes} bytes`)));
       pendingFile = (async () => {
         await fs.promises.mkdir(dir, { recursive: true });
-        const handle = await fs.promises.open(target, 'w');
-        try {
-          const out = handle.createWriteStream({ autoClose: false });
-          // The part stays paused (backpressure) until it is piped here, so nothing is lost while opening.
-          stream.on('data', (chunk: Buffer) => {
-            entry.size += chunk.length;
-          });
-          await new Promise<void>((res, rej) => {
-            stream.pipe(out);
-            out.on('finish', res);
-            out.on('error', rej);
-            stream.on('error', rej);
-          });
-          // Durable before the submission is acknowledged.
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        // flush: fsync before close, so the file is durable before the submission is acknowledged.
+        const out = fs.createWriteStream(target, { flush: true });
+        // The part stays paused (backpressure) until it is piped here, so nothing is lost meanwhile.
+        stream.on('data', (chunk: Buffer) => {
+          entry.size += chunk.length;
+        });
+        await new Promise<void>((res, rej) => {
+          out.on('close', res);
+          out.on('error', rej);
+          stream.on('error', rej);
+          stream.pipe(out);
+        });
       })();
       pendingFile.catch((error: NodeJS.ErrnoException) =>
         fail(

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, postSubmission, pollBatch, getJson, fixture, type TestServer } from '../support/server';
+import { startTestServer, postSubmission, pollBatch, getJson, fixture, FIXTURES, type TestServer } from '../support/server';
 import { addJob, addTask } from '../support/config';
 
 let t: TestServer;
@@ -60,7 +60,7 @@ beforeAll(async () => {
   addJob(db, 'fails', [['fails', 0]]);
   addTask(db, 'missing_cmd', 'no-such-command-here $I1', { out_glob: '.x', stdout_glob: '.x' });
   addJob(db, 'missing_cmd', [['missing_cmd', 0]]);
-  const exit3 = ['node', '-e', 'process.exit(3)'].join(' ');
+  const exit3 = `sh ${path.join(FIXTURES, 'bin', 'exit-with.sh')} 3`;
   addTask(db, 'exit3_continue', exit3, { out_glob: '.x', stdout_glob: '.x', custom_exit_status: '3', custom_exit_behaviour: 0 });
   addTask(db, 'exit3_terminate', exit3, { out_glob: '.x', stdout_glob: '.x', custom_exit_status: '3', custom_exit_behaviour: 1 });
   addTask(db, 'exit3_fail', exit3, { out_glob: '.x', stdout_glob: '.x', custom_exit_status: '3', custom_exit_behaviour: 3 });
@@ -71,14 +71,14 @@ beforeAll(async () => {
   addTask(db, 'incomplete_fail', 'true', { out_glob: '.nothing', stdout_glob: '.out', incomplete_outputs_behaviour: 3 });
   addTask(db, 'incomplete_terminate', 'true', { out_glob: '.nothing', stdout_glob: '.out', incomplete_outputs_behaviour: 1 });
   addTask(db, 'incomplete_continue', 'true', { out_glob: '.nothing', stdout_glob: '.out', incomplete_outputs_behaviour: 0 });
-  addTask(db, 'last', 'cat $I1', { in_glob: '.input', out_glob: '.z', stdout_glob: '.z' });
+  addTask(db, 'last', 'echo done', { in_glob: '.out', out_glob: '.z', stdout_glob: '.z' });
   for (const b of ['fail', 'terminate', 'continue']) addJob(db, `incomplete_${b}`, [[`incomplete_${b}`, 0], ['last', 1]]);
-  addTask(db, 'env', 'node -e process.stdout.write(process.env.GREETING+":"+(process.env.PATH?"path":"nopath"))', {
+  addTask(db, 'env', `sh ${path.join(FIXTURES, 'bin', 'env-check.sh')}`, {
     out_glob: '.out',
     environment: [{ env: 'GREETING', value: 'hello' }],
   });
   addJob(db, 'env', [['env', 0]]);
-  addTask(db, 'params', 'printf %s| $P1 $P2 $VALUE', {
+  addTask(db, 'params', 'printf %s, $P1 $P2 $VALUE', {
     parameters: [
       { flag: '-n', alias: 'num' },
       { flag: '--flag', alias: 'sw', bool_valued: true },
@@ -186,9 +186,9 @@ describe('A_A execution semantics', () => {
   it('renders parameters to argv without a shell', async () => {
     const { sub } = await run('params', { params_num: '12', params_sw: 'TRUE', params_v: 'abc' });
     expect(sub.state).toBe('Complete');
-    expect(await (await fetch(t.url + sub.results[0].data_path)).text()).toBe('-n|12|--flag|abc|');
+    expect(await (await fetch(t.url + sub.results[0].data_path)).text()).toBe('-n,12,--flag,abc,');
     const { sub: off } = await run('params', { params_num: '7', params_sw: 'FALSE', params_v: 'x' });
-    expect(await (await fetch(t.url + off.results[0].data_path)).text()).toBe('-n|7|x|');
+    expect(await (await fetch(t.url + off.results[0].data_path)).text()).toBe('-n,7,x,');
   });
 
   it('records each attempt: argv, exit code, timings and kept stdout/stderr', async () => {

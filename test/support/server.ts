@@ -49,7 +49,7 @@ export async function postSubmission(
 ): Promise<{ status: number; body: any; text: string }> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  if (file) form.append('input_data', new Blob([file.content]), file.name);
+  if (file) form.append('input_data', new Blob([typeof file.content === 'string' ? file.content : new Uint8Array(file.content)]), file.name);
   const res = await fetch(url + route, { method: 'POST', body: form, headers: { Accept: 'application/json' } });
   const text = await res.text();
   let body: unknown = null;

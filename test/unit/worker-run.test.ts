@@ -145,6 +145,11 @@ describe('runAttempt (command)', () => {
     expect(await goneSoon(grandchild)).toBe(true);
   });
 
+  it('treats a timeout too long for a timer as a long wait, not as an immediate kill', async () => {
+    const o = await runAttempt(command(['sleep', '0.2'], { timeout_ms: 2 ** 31 * 10 }));
+    expect(o).toMatchObject({ exit_code: 0, timed_out: false });
+  });
+
   it('leaves nothing running when the task forks a child and exits', async () => {
     const spec = command(['sh', '-c', 'sleep 100 & echo $!']);
     const o = await runAttempt(spec);

@@ -25,6 +25,8 @@ function findShellOperator(executable: string): string | null {
   for (const token of parse(executable, (name) => `$${name}`)) {
     if (typeof token === 'object' && 'op' in token && token.op !== 'glob') return token.op;
   }
+  // Even quoted, A_A refuses any '>' (renderCommand does too), so say so when the task is saved.
+  if (executable.includes('>')) return '>';
   return null;
 }
 

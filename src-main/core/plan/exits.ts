@@ -28,8 +28,8 @@ export interface ExitInput {
 
 /**
  * The task's custom exit codes, parsed as A_A does: spaces removed, split on ',', each a Python
- * int; null or blank means none. On a bad code the error reads as A_A's step message up to its
- * ` : <current_step> : <command>` tail, which the caller appends.
+ * int; null or blank means none. On a bad code `error` is Python's exception text; A_A's step
+ * message is `Exit statuses contains non-numerical and other punctuation <error> : <current_step> : <command>`.
  */
 export function customExitCodes(custom_exit_status: string | null): number[] | { error: string } {
   if (custom_exit_status === null) return [];
@@ -39,11 +39,7 @@ export function customExitCodes(custom_exit_status: string | null): number[] | {
   for (const literal of statuses.split(',')) {
     const code = parsePythonInt(literal);
     if (code === null) {
-      return {
-        error:
-          'Exit statuses contains non-numerical and other punctuation ' +
-          `invalid literal for int() with base 10: ${pythonRepr(literal)}`,
-      };
+      return { error: `invalid literal for int() with base 10: ${pythonRepr(literal)}` };
     }
     codes.push(code);
   }
@@ -62,8 +58,8 @@ export function validExitCodes(
 }
 
 /**
- * A_A `handle_task_exit` as a pure decision. Throws when the custom exit codes do not parse:
- * callers check `validExitCodes` before running the attempt, as A_A does.
+ * A_A `handle_task_exit` as a pure decision. Throws (with the `error` text) when the custom exit
+ * codes do not parse: callers check `validExitCodes` before running the attempt, as A_A does.
  */
 export function decideExit(input: ExitInput): ExitDecision {
   const custom = customExitCodes(input.custom_exit_status);

@@ -11,7 +11,7 @@ import type { RunRepo, SubmissionRow } from '../store/run-repo';
 import type { GroupWriter } from '../store/writer';
 import { nowIso } from '../store/db';
 import { renderCommand } from '../plan/command';
-import { decideExit, validExitCodes } from '../plan/exits';
+import { customExitCodes, decideExit, validExitCodes } from '../plan/exits';
 import { ancestorsOf } from '../plan/stages';
 
 /** Runs one attempt somewhere (local piscina pool, or a remote worker). */
@@ -516,11 +516,8 @@ function completionStep(plan: Plan, last: PlannedStep): number {
 }
 
 function customCodes(step: PlannedStep): number[] {
-  return (step.custom_exit_status ?? '')
-    .replace(/\s+/g, '')
-    .split(',')
-    .filter(Boolean)
-    .map(Number);
+  const codes = customExitCodes(step.custom_exit_status);
+  return Array.isArray(codes) ? codes : [];
 }
 
 function scriptParams(step: PlannedStep): NonNullable<AttemptSpec['script_params']> {

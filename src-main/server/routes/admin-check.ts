@@ -28,6 +28,9 @@ const quoted = (s: string): string => `"${s}"`;
 /** Problems in the order a user would fix them: the graph first, then tasks, then data flow. */
 export function checkJob(job: JobInput, lookup: CheckLookup, wiring: Wiring = {}): Problem[] {
   const problems: Problem[] = [];
+  const taskOf = new Map(job.steps.map((s) => [s.key, s.task]));
+  // Users know steps by their Task; the key tells apart two steps using the same Task.
+  const step = (key: string): string => (taskOf.get(key) ? `step ${quoted(taskOf.get(key) as string)} (${key})` : `step ${quoted(key)}`);
   const add = (code: Problem['code'], message: string, keys: string[] = []): void => {
     problems.push({ code, message, keys });
   };
@@ -46,8 +49,8 @@ export function checkJob(job: JobInput, lookup: CheckLookup, wiring: Wiring = {}
   const steps = job.steps.map((s) => ({ ...s, after: s.after.filter((a) => keys.has(a) && a !== s.key) }));
   for (const s of job.steps) {
     for (const a of s.after) {
-      if (a === s.key) add('cycle', `step ${quoted(s.key)} waits for itself`, [s.key]);
-      else if (!keys.has(a)) add('graph', `step ${quoted(s.key)} waits for unknown step ${quoted(a)}`, [s.key]);
+      if (a === s.key) add('cycle', `${step(s.key)} waits for itself`, [s.key]);
+      else if (!keys.has(a)) add('graph', `${step(s.key)} waits for unknown step ${quoted(a)}`, [s.key]);
     }
   }
   let acyclic = true;
@@ -56,26 +59,29 @@ export function checkJob(job: JobInput, lookup: CheckLookup, wiring: Wiring = {}
   } catch (error) {
     if (!(error instanceof GraphError)) throw error;
     acyclic = false;
-    add(error.message.startsWith('cycle') ? 'cycle' : 'graph', error.message, error.keys);
+    if (error.message.startsWith('cycle') && error.keys.length > 0) {
+      const names = [...error.keys, error.keys[0]].map((k) => taskOf.get(k) || k);
+      add('cycle', `cycle: ${names.join(' → ')} wait for each other, so none can start`, error.keys);
+    } else add('graph', error.message, error.keys);
   }
 
   const downstream = new Set(steps.flatMap((s) => s.after));
   if (wiring.entry) {
     const entry = new Set(wiring.entry);
     for (const s of steps) {
-      if (s.after.length === 0 && !entry.has(s.key)) add('unconnected', `step ${quoted(s.key)} is not connected to the Input`, [s.key]);
+      if (s.after.length === 0 && !entry.has(s.key)) add('unconnected', `${step(s.key)} is not connected to the Input`, [s.key]);
     }
   }
   if (wiring.exit) {
     const exit = new Set(wiring.exit);
     for (const s of steps) {
-      if (!downstream.has(s.key) && !exit.has(s.key)) add('unconnected', `step ${quoted(s.key)} does not lead to the Output`, [s.key]);
+      if (!downstream.has(s.key) && !exit.has(s.key)) add('unconnected', `${step(s.key)} does not lead to the Output`, [s.key]);
     }
   }
 
   const usedBy = new Map<string, string[]>();
   for (const s of steps) {
-    if (!s.task.trim()) add('missing_task', `step ${quoted(s.key)} has no task`, [s.key]);
+    if (!s.task.trim()) add('missing_task', `${step(s.key)} has no task`, [s.key]);
     else usedBy.set(s.task, [...(usedBy.get(s.task) ?? []), s.key]);
   }
   const tasks = new Map<string, TaskInput>();
@@ -113,7 +119,7 @@ export function checkJob(job: JobInput, lookup: CheckLookup, wiring: Wiring = {}
         return upstream ? splitGlobs(upstream.out_glob) : [];
       });
       if (!produced.some((g) => g.includes(needle))) {
-        add('missing_input', `step ${quoted(s.key)} reads ${quoted(wanted)} but no upstream step produces it`, [s.key]);
+        add('missing_input', `${step(s.key)} reads ${quoted(wanted)} but no upstream step produces it`, [s.key]);
       }
     }
   }

@@ -55,8 +55,8 @@ export function problemsOfStoredJob(core: Core, name: string): Problem[] {
   return checkJob(jobInputOf(job), checkLookupFor(core));
 }
 
-// A sample submission id for previews, so rendered file names read naturally.
-const PREVIEW_ID = '<uuid>';
+// A sample submission id for previews (the one A_A's docs use), so file names read as they will at run time.
+const PREVIEW_ID = 'f7a314fe';
 
 export function configRoutes(router: Router, core: Core): void {
   const db = core.db;

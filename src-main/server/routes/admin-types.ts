@@ -1,5 +1,5 @@
 // Wire shapes of the workbench API (/api/admin): the router returns them and the UI client is typed by them (types only).
-import type { Backend, Job, Parameter, QueueType, Step, Task } from '../../core/model/types';
+import type { Backend, EnvironmentVar, Job, Parameter, QueueType, Step, Task } from '../../core/model/types';
 import type { Settings } from '../../core/settings';
 import type { QueueStats } from '../../core/api';
 import type { RunEvent } from '../../core/events';
@@ -14,7 +14,7 @@ import type {
   ServiceStats,
 } from '../../core/store/run-queries';
 
-export type { Backend, Job, Parameter, QueueType, Step, Task, Settings, QueueStats, RunEvent };
+export type { Backend, EnvironmentVar, Job, Parameter, QueueType, Step, Task, Settings, QueueStats, RunEvent };
 export type { RunAttempt, RunMessage, RunPage, RunPlanStep, RunResult, RunRow, ServiceStats };
 
 export type ProblemCode =

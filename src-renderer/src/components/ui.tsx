@@ -1,0 +1,113 @@
+// Small shared building blocks: state badges, switches, copy buttons, dialogs, empty states, icons.
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+
+export function StateBadge({ state }: { state: string }) {
+  return <span className={`badge state-${state.toLowerCase()}`}>{state}</span>;
+}
+
+export function Switch(props: { checked: boolean; onChange: (on: boolean) => void; label: string; disabled?: boolean }) {
+  return (
+    <label className={`switch${props.disabled ? ' disabled' : ''}`}>
+      <input
+        type="checkbox"
+        role="switch"
+        aria-label={props.label}
+        checked={props.checked}
+        disabled={props.disabled}
+        onChange={(e) => props.onChange(e.target.checked)}
+      />
+      <span className="switch-track" aria-hidden="true">
+        <span className="switch-thumb" />
+      </span>
+    </label>
+  );
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [done, setDone] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Clipboard access can be refused (insecure context); select-and-copy still works on the text.
+      return;
+    }
+    setDone(true);
+    setTimeout(() => setDone(false), 1500);
+  };
+  return (
+    <button type="button" className="btn small ghost" onClick={copy} aria-label={`${label}`}>
+      {done ? 'Copied' : label}
+    </button>
+  );
+}
+
+export function Dialog(props: { title: string; children: ReactNode; actions: ReactNode; onClose: () => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const close = useRef(props.onClose);
+  close.current = props.onClose;
+  useEffect(() => {
+    const key = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') close.current();
+    };
+    window.addEventListener('keydown', key);
+    ref.current?.querySelector<HTMLElement>('[autofocus], button.primary, button')?.focus();
+    return () => window.removeEventListener('keydown', key);
+  }, []);
+  return (
+    <div className="dialog-backdrop" onMouseDown={(e) => e.target === e.currentTarget && props.onClose()}>
+      <div className="dialog" role="dialog" aria-modal="true" aria-label={props.title} ref={ref}>
+        <h2>{props.title}</h2>
+        <div className="dialog-body">{props.children}</div>
+        <div className="dialog-actions">{props.actions}</div>
+      </div>
+    </div>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty">
+      <h3>{title}</h3>
+      {children}
+    </div>
+  );
+}
+
+export function ErrorNote({ message, onClose }: { message: string | null; onClose?: () => void }) {
+  if (!message) return null;
+  return (
+    <div className="error-note" role="alert">
+      <pre>{message}</pre>
+      {onClose && (
+        <button type="button" className="btn small ghost" onClick={onClose} aria-label="Dismiss error">
+          ✕
+        </button>
+      )}
+    </div>
+  );
+}
+
+const PATHS: Record<string, string> = {
+  designer: 'M4 5h5v5H4zM15 14h5v5h-5zM9 7.5h3.5a2 2 0 0 1 2 2v7H15',
+  services: 'M4 6h16v5H4zM4 13h16v5H4zM7 8.5h.01M7 15.5h.01',
+  runs: 'M4 6h16M4 12h16M4 18h10',
+  settings:
+    'M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z',
+  undo: 'M9 14 4 9l5-5M4 9h10.5a5.5 5.5 0 0 1 0 11H11',
+  redo: 'm15 14 5-5-5-5M20 9H9.5a5.5 5.5 0 0 0 0 11H13',
+  layout: 'M3 3h7v7H3zM14 3h7v7h-7zM14 14h7v7h-7zM3 14h7v7H3z',
+  fit: 'M3 8V3h5M16 3h5v5M21 16v5h-5M8 21H3v-5',
+  trash: 'M3 6h18M8 6V4h8v2M6 6l1 14h10l1-14',
+  copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
+  play: 'M7 4v16l13-8z',
+  plus: 'M12 5v14M5 12h14',
+};
+
+export function Icon({ name, size = 18 }: { name: keyof typeof PATHS | string; size?: number }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      <path d={PATHS[name] ?? ''} />
+    </svg>
+  );
+}
