@@ -12,6 +12,10 @@ import { startServer } from '../server/app';
 import { AppError } from '../core/errors';
 import { STATUS_LABELS, STATUS } from '../core/model/types';
 
+// More thread-pool threads let concurrent upload fsyncs share journal commits. Set before any
+// asynchronous I/O: libuv sizes its pool on first use.
+process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
+
 /** Built files sit beside this entry: out/main/{cli,worker}.js and out/renderer/. */
 export const BUILD_PATHS = {
   workerFile: path.join(__dirname, 'worker.js'),

@@ -2,6 +2,7 @@
 import type { Db } from './store/db';
 import type { RunEvents } from './events';
 import type { Settings } from './settings';
+import type { NativeSubmission, NativeSubmitResult } from './intake/native-intake';
 
 export interface CoreOptions {
   dataDir: string;
@@ -12,6 +13,10 @@ export interface CoreOptions {
   /** better-sqlite3 native binding to load (headless Node build vs Electron build). */
   nativeBinding?: string;
   settings?: Partial<Settings>;
+  /** Scale-out: a redis:// URL; steps then go to BullMQ queues that `aa worker` processes anywhere pull from. */
+  redis?: string;
+  /** Scale-out: also run steps in this process (default true); false leaves them to remote workers. */
+  localWorker?: boolean;
 }
 
 export interface DataPaths {
@@ -59,6 +64,8 @@ export interface Core {
   updateSettings(patch: Partial<Settings>): string[];
   /** A_A-compatible intake (reference §2.3); throws AppError with A_A's exact bodies. */
   submitAa(form: SubmissionForm, options: SubmitOptions): Promise<SubmitResult>;
+  /** Native API intake against a published Job version; throws AppError (Invalid carries a problem per field). */
+  submitNative(request: NativeSubmission, options: SubmitOptions): Promise<NativeSubmitResult>;
   /** Re-run a submission with the same input and parameters; returns the new submission UUID. */
   rerun(submissionUuid: string): Promise<SubmitResult>;
   /** Cancel: queued steps never start, running ones are killed; state Cancelled. */

@@ -10,8 +10,10 @@ import { RunEvents } from './events';
 import { DEFAULT_SETTINGS, RESTART_SETTINGS, type Settings } from './settings';
 import { dataPaths } from './paths';
 import { submitAa } from './intake/aa-intake';
+import { submitNative } from './intake/native-intake';
 import { Orchestrator, type Executor } from './run/orchestrator';
 import { LocalExecutor } from './queue/local';
+import { BullExecutor } from './queue/bullmq';
 import { loadUnixCommands } from './plan/sanitise';
 import { listValidators } from './validators';
 import { AppError, notFound } from './errors';
@@ -24,6 +26,8 @@ export type { Core, CoreOptions } from './api';
 const SETTINGS_KEY = 'settings';
 
 export interface CoreInternals extends Core {
+  /** The BullMQ executor when the core runs in scale-out mode (a Redis URL was given), else null. */
+  readonly scaleOut: BullExecutor | null;
   readonly runs: RunRepo;
   readonly lookup: PlanLookup & { job(name: string): Job | null };
 }
@@ -41,7 +45,16 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   const events = new RunEvents();
   const runs = new RunRepo(db);
   const writer = new GroupWriter(db);
-  const exec = executor ?? new LocalExecutor(options.workerFile, settings.concurrency);
+  const local = () => new LocalExecutor(options.workerFile, settings.concurrency);
+  const exec =
+    executor ??
+    (options.redis
+      ? await BullExecutor.open(
+          { url: options.redis, localWorker: options.localWorker },
+          { db, dataRoot: paths.root, events, local: local(), localConcurrency: settings.concurrency },
+        )
+      : local());
+  const scaleOut = exec instanceof BullExecutor ? exec : null;
   const unixCommands = loadUnixCommands();
   const lookup = {
     job: (name: string) => config.getJob(db, name),
@@ -58,7 +71,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       dataRoot: paths.root,
       filesRoot: paths.uploads,
       workRoot: paths.work,
-      concurrency: () => settings.concurrency,
+      concurrency: () => (scaleOut ? scaleOut.dispatchLimit : settings.concurrency),
       outputCapBytes: () => settings.output_cap_bytes,
     },
     { paused: options.paused },
@@ -88,6 +101,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     paths,
     events,
     runs,
+    scaleOut,
     lookup,
     settings: () => settings,
     updateSettings(patch) {
@@ -102,6 +116,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       return restart;
     },
     submitAa: (form: SubmissionForm, opts) => submitAa(intakeDeps, form, opts),
+    submitNative: (request, opts) => submitNative({ ...intakeDeps, db, tmpRoot: paths.tmp }, request, opts),
     async rerun(uuid: string): Promise<SubmitResult> {
       const sub = submissionOrThrow(uuid);
       const src = path.join(paths.root, sub.input_path);
@@ -161,7 +176,9 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       });
     },
     async close() {
-      await orchestrator.close();
+      // In scale-out mode in-flight steps stay in Redis for the next start, so there is nothing to wait for.
+      await scaleOut?.detach();
+      await orchestrator.close(scaleOut ? 0 : undefined);
       writer.close();
       await exec.close();
       db.close();

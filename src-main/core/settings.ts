@@ -16,6 +16,42 @@ export interface Settings {
   host: string;
   /** Port the server binds (restart to apply). */
   port: number;
+
+  // Protection. Off the LAN (the default) only this computer may call the services, without keys.
+  /** Publish services on the LAN: every service call then needs an API key (except public services) and quotas apply. */
+  lan_publish: boolean;
+  /** Origins (`scheme://host[:port]`) whose web pages may call the services from a browser; `*` allows any. */
+  cors_origins: string[];
+  /** On the LAN: service requests per minute per client address; null disables. */
+  client_requests_per_minute: number | null;
+  /** On the LAN: service requests per minute per API key, unless the key sets its own; null disables. */
+  key_requests_per_minute: number | null;
+  /** Unfinished submissions one service (Job) may hold at once, unless its policy says otherwise; more get 429. null: no cap. */
+  service_max_active: number | null;
+  /** Most form fields in one upload. */
+  upload_max_fields: number;
+  /** Largest value of one form field, bytes. */
+  upload_max_field_bytes: number;
+  /** Most file parts in one upload. */
+  upload_max_files: number;
+  /** An upload that sends nothing for this long is refused (408), so a stalled client cannot hold a connection. */
+  upload_idle_timeout_ms: number;
+  /** Intake refuses new submissions (507) while less than this is free on the data disk, leaving room for running jobs. */
+  min_free_bytes: number;
+  /** Deadline for a whole submission, seconds from acceptance, unless its service sets one; null: none. */
+  job_deadline_s: number | null;
+  /** Running attempts get this long to finish at shutdown before they are stopped and left for the next start, ms. */
+  shutdown_grace_ms: number;
+
+  // Retention: finished runs only; rows and files go together. Each service may add its own limits.
+  /** Finished runs older than this many days are removed; null keeps them. */
+  retain_days: number | null;
+  /** At most this many finished runs are kept (newest first); null: no limit. */
+  retain_count: number | null;
+  /** Finished runs' files are kept within this many bytes (oldest go first); null: no limit. */
+  retain_bytes: number | null;
+  /** Seconds between retention sweeps. */
+  retention_interval_s: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -26,6 +62,22 @@ export const DEFAULT_SETTINGS: Settings = {
   output_cap_bytes: 16 * 1024 * 1024,
   host: '127.0.0.1',
   port: 8610,
+  lan_publish: false,
+  cors_origins: [],
+  client_requests_per_minute: 600,
+  key_requests_per_minute: 600,
+  service_max_active: null,
+  upload_max_fields: 1000,
+  upload_max_field_bytes: 1024 * 1024,
+  upload_max_files: 16,
+  upload_idle_timeout_ms: 30_000,
+  min_free_bytes: 64 * 1024 * 1024,
+  job_deadline_s: null,
+  shutdown_grace_ms: 10_000,
+  retain_days: 30,
+  retain_count: null,
+  retain_bytes: null,
+  retention_interval_s: 600,
 };
 
 /** Settings that only apply when the server starts again. */

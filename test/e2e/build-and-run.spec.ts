@@ -40,7 +40,7 @@ test('tmp_count is built with mouse and keyboard, published, called over HTTP an
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Unsaved')).toHaveCount(0);
   await expect(page.getByTestId('problems')).toContainText('No problems');
-  await page.getByRole('button', { name: 'Publish' }).click();
+  await page.getByRole('button', { name: 'Publish', exact: true }).click();
   await expect(page.locator('.toolbar .badge', { hasText: 'Published' })).toBeVisible();
   await page.keyboard.press('f');
   await shot(page, 'designer-tmp_count');

@@ -38,6 +38,10 @@ export interface Backend {
   root_path: string;
 }
 
+/** Value types of the native API; A_A routes treat every parameter as a string. */
+export const PARAMETER_TYPES = ['string', 'integer', 'number', 'boolean', 'enum', 'file'] as const;
+export type ParameterType = (typeof PARAMETER_TYPES)[number];
+
 export interface Parameter {
   flag: string;
   /** Unprefixed alias; the REST field is `<task name>_<alias>`. */
@@ -46,6 +50,21 @@ export interface Parameter {
   bool_valued: boolean;
   spacing: boolean;
   switchless: boolean;
+  /** Native API type; absent: 'boolean' for a bool_valued parameter, else 'string'. */
+  type?: ParameterType;
+  /** integer, number: inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** enum: the allowed values. */
+  enum?: string[];
+  /** string: an ECMAScript regular expression the value must match (unanchored, as JSON Schema's `pattern`). */
+  pattern?: string;
+  /** string: the most characters allowed. */
+  max_length?: number;
+  /** file: validator type names the uploaded file must pass. */
+  validators?: string[];
+  /** Shown to API clients (OpenAPI description). */
+  description?: string;
 }
 
 export interface EnvironmentVar {
@@ -131,6 +150,12 @@ export interface PlannedStep {
   custom_exit_behaviour: Completion | null;
   timeout: number | null;
   retries: number;
+  /**
+   * Native submissions only: uploaded files to place in the working directory before the step runs
+   * (`path` relative to the data dir, `name` the file name there). When present, an entry step takes
+   * these instead of the single A_A upload.
+   */
+  inputs?: Array<{ path: string; name: string }>;
 }
 
 export interface Plan {

@@ -16,8 +16,22 @@ import { ancestorsOf } from '../plan/stages';
 
 /** Runs one attempt somewhere (local piscina pool, or a remote worker). */
 export interface Executor {
-  run(spec: AttemptSpec, onStarted: (pid: number) => void): Promise<AttemptOutcome>;
+  /** `ctx` names the step: a queue-based executor needs its queue and a stable id for the attempt. */
+  run(spec: AttemptSpec, onStarted: (pid: number) => void, ctx?: AttemptContext): Promise<AttemptOutcome>;
+  /**
+   * Scale-out only: the attempt is still held outside this process (a BullMQ job in Redis, perhaps running on
+   * another machine), so recovery must not crash the run over it; the step's next attempt takes the job over.
+   */
+  stillRunning?(submissionUuid: string, stepKey: string, attemptNo: number): boolean;
   close(): Promise<void>;
+}
+
+export interface AttemptContext {
+  submission_uuid: string;
+  /** The submission's A_A priority: 0 low, 1 normal, 2 high. */
+  priority: number;
+  attempt_no: number;
+  step: PlannedStep;
 }
 
 export interface OrchestratorDeps {
@@ -56,6 +70,10 @@ interface Active {
   status: StatusCode;
   cancelled: boolean;
   running: number;
+  /** Folders already created for this run (saves a metadata call per step). */
+  made: Set<string>;
+  /** Names already stored under out/, to rename clashes without asking the disk. */
+  storedNames: Set<string>;
 }
 
 const HOST = os.hostname();
@@ -90,7 +108,9 @@ export class Orchestrator {
       const attempts = runs.attempts(sub.id);
       const results = runs.results(sub.id);
       const crashed = attempts.filter((a) => a.state === 'running' || a.state === 'queued');
+      // Only local attempts record a pid, so a held remote attempt's process (on another machine) is never targeted.
       for (const a of crashed) killGroup(a.pid);
+      const held = new Set(crashed.filter((a) => this.deps.executor.stillRunning?.(sub.uuid, a.step_key, a.attempt_no)).map((a) => a.id));
       const run = this.track(sub, plan);
       for (const a of attempts) {
         const st = run.steps.get(a.step_key);
@@ -99,7 +119,7 @@ export class Orchestrator {
         if (a.state === 'done') st.phase = 'done';
       }
       for (const r of results) run.results.push({ step_key: r.step_key ?? '', name: r.name ? path.basename(r.path) : '', abs: path.join(this.deps.dataRoot, r.path) });
-      const lost = crashed.filter((a) => (run.steps.get(a.step_key)?.attempts ?? 0) > (run.steps.get(a.step_key)?.step.retries ?? 0));
+      const lost = crashed.filter((a) => !held.has(a.id) && (run.steps.get(a.step_key)?.attempts ?? 0) > (run.steps.get(a.step_key)?.step.retries ?? 0));
       await writer.write(() => {
         for (const a of crashed) {
           runs.finishAttempt({
@@ -112,7 +132,9 @@ export class Orchestrator {
             stderr_path: a.stderr_path,
             started_at: null,
             ended_at: nowIso(),
-            message: 'the server stopped while this attempt was running',
+            message: held.has(a.id)
+              ? 'the server restarted while a worker ran this attempt; the next attempt collects its result'
+              : 'the server stopped while this attempt was running',
           });
         }
         if (lost.length > 0) {
@@ -196,7 +218,7 @@ export class Orchestrator {
   private track(sub: SubmissionRow, plan: Plan): Active {
     const steps = new Map<string, StepState>();
     for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
-    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0 };
+    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames: new Set() };
     this.active.set(sub.id, run);
     return run;
   }
@@ -238,6 +260,7 @@ export class Orchestrator {
     const attemptNo = st.attempts;
     const cwd = path.join(step.root_path || this.deps.workRoot, sub.uuid, `${step.key}-${attemptNo}`);
     const stdoutName = sub.uuid + step.stdout_glob;
+    const logBase = path.join(this.deps.filesRoot, sub.uuid, 'logs', `${step.key}-${attemptNo}`);
     let argv: string[] | null = null;
     let commandLine = 'WITH SCRIPT';
     let setupError: string | null = null;
@@ -246,7 +269,8 @@ export class Orchestrator {
       cwd,
       env: step.environment,
       stdout_file: path.join(cwd, stdoutName),
-      stderr_file: path.join(cwd, `${sub.uuid}.stderr`),
+      // stderr goes straight to the kept logs; stdout lands in cwd, where it may be an output.
+      stderr_file: `${logBase}.stderr`,
       output_cap_bytes: this.deps.outputCapBytes(),
       timeout_ms: step.timeout ? step.timeout * 1000 : null,
     };
@@ -303,21 +327,27 @@ export class Orchestrator {
     }
     if (!failure) {
       try {
-        await this.prepareInputs(run, step, cwd);
+        this.prepareInputs(run, step, cwd);
       } catch (error) {
         failure = `Unable to prepare files and tmp directory: ${(error as Error).message} : ${step.current_step}`;
       }
     }
+    // The attempt starts while its row is being committed; the row id is only needed afterwards.
+    const running =
+      !failure && !run.cancelled
+        ? this.deps.executor.run(
+            spec,
+            (pid) => {
+              st.pid = pid;
+              if (run.cancelled) killGroup(pid);
+              void attemptId.then((id) => this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid)));
+            },
+            { submission_uuid: sub.uuid, priority: sub.priority, attempt_no: attemptNo, step },
+          )
+        : null;
     const id = await attemptId;
     this.emitAttempt(run, key, id, 'running', null);
-    if (!failure && !run.cancelled) {
-      outcome = await this.deps.executor.run(spec, (pid) => {
-        st.pid = pid;
-        if (run.cancelled) killGroup(pid);
-        void this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid));
-      });
-    }
-    const logs = outcome ? await this.keepLogs(run, id, spec) : { stdout: null, stderr: null };
+    if (running) outcome = await running;
     st.pid = null;
 
     // Work out what the attempt means (reference §3.7).
@@ -333,7 +363,7 @@ export class Orchestrator {
       } else if (!(valid as number[]).includes(outcome.exit_code) && !(step.custom_exit_status && step.custom_exit_behaviour === COMPLETION.FAIL && customCodes(step).includes(outcome.exit_code))) {
         failure = `Unable to call commandRunner.run_cmd(): Exit status ${outcome.exit_code} : ${step.current_step} : ${commandLine}`;
       } else {
-        produced = await listOutputs(cwd, step.out_globs);
+        produced = listOutputs(cwd, step.out_globs);
         decision = decideExit({
           exit_code: outcome.exit_code,
           custom_exit_status: step.custom_exit_status,
@@ -345,7 +375,8 @@ export class Orchestrator {
       }
     }
     const retry = !!failure && !setupError && !run.cancelled && !decision && st.attempts <= step.retries && !this.closing;
-    const stored = decision?.store_results ? await this.storeOutputs(run, step, cwd, produced) : [];
+    const stored = decision?.store_results ? this.storeOutputs(run, step, cwd, produced) : [];
+    const logs = outcome ? this.keepLogs(spec, stored, `${logBase}.stdout`) : { stdout: null, stderr: null };
     const attemptState: AttemptState = run.cancelled ? 'cancelled' : failure || decision?.outcome === 'fail' ? 'failed' : 'done';
     const endedAt = outcome?.ended_at ?? nowIso();
 
@@ -377,7 +408,10 @@ export class Orchestrator {
       }
     }
 
-    await this.deps.writer.write(() => {
+    // Apply the final state in the same transaction as the attempt; a sibling may already have ended the run.
+    if (final && run.status >= STATUS.Complete) final = null;
+    if (final) run.status = final.status;
+    const written = this.deps.writer.write(() => {
       this.deps.runs.finishAttempt({
         id,
         state: retry ? 'failed' : attemptState,
@@ -403,15 +437,20 @@ export class Orchestrator {
           size: r.size,
         });
       }
-      if (final || run.cancelled || run.status >= STATUS.Complete) return;
+      if (final) return this.writeFinal(run, final.status, final.message, step.step_id);
+      if (run.cancelled || run.status >= STATUS.Complete) return;
       if (retry) this.deps.runs.setSubmissionState(sub, STATUS.Running, `Retrying step: ${step.current_step} (attempt ${st.attempts + 1} of ${step.retries + 1})`, step.step_id, HOST);
       else this.deps.runs.setSubmissionState(sub, STATUS.Running, `Completed step: ${step.current_step}`, step.step_id, HOST);
     });
+    // Intermediate states need not be on disk before the next step starts; the writer keeps their order.
+    if (!final) written.catch((error: unknown) => console.error('could not record an attempt:', error));
     this.emitAttempt(run, key, id, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
     void fs.promises.rm(cwd, { recursive: true, force: true });
 
-    if (final) await this.finish(run, final.status, final.message, step.step_id);
-    else if (retry) {
+    if (final) {
+      await written;
+      this.afterFinal(run, final.status, final.message);
+    } else if (retry) {
       const delay = Math.min(30_000, 250 * 2 ** (st.attempts - 1));
       setTimeout(() => {
         this.advance(run);
@@ -426,11 +465,19 @@ export class Orchestrator {
   private async finish(run: Active, status: StatusCode, message: string, stepId: number | null): Promise<void> {
     if (run.status >= STATUS.Complete && !(run.cancelled && status === STATUS.Cancelled && run.status < STATUS.Complete)) return;
     run.status = status;
-    await this.deps.writer.write(() => {
-      this.deps.runs.setSubmissionState(run.sub, status, message, stepId, HOST);
-      if (status === STATUS.Complete) this.deps.runs.settleBatch(run.sub.batch_id);
-      else this.deps.runs.setBatchState(run.sub.batch_id, status === STATUS.Cancelled ? STATUS.Error : status);
-    });
+    await this.deps.writer.write(() => this.writeFinal(run, status, message, stepId));
+    this.afterFinal(run, status, message);
+  }
+
+  /** Inside a transaction: the submission's final state, and its batch's (A_A clients poll the batch). */
+  private writeFinal(run: Active, status: StatusCode, message: string, stepId: number | null): void {
+    this.deps.runs.setSubmissionState(run.sub, status, message, stepId, HOST);
+    if (status === STATUS.Complete) this.deps.runs.settleBatch(run.sub.batch_id);
+    // A_A clients only know Complete and Error as ends: a cancelled submission ends its batch as Error.
+    else this.deps.runs.setBatchState(run.sub.batch_id, status === STATUS.Cancelled ? STATUS.Error : status);
+  }
+
+  private afterFinal(run: Active, status: StatusCode, message: string): void {
     this.emitSubmission(run, status, message);
     if (run.running === 0 || status !== STATUS.Cancelled) this.active.delete(run.sub.id);
     else setImmediate(() => this.active.delete(run.sub.id));
@@ -438,49 +485,71 @@ export class Orchestrator {
     if (run.running <= 1) void fs.promises.rm(root, { recursive: true, force: true });
   }
 
-  /** Inputs: the upload for entry steps; otherwise ancestors' results matching the in_globs (A_A get_data). */
-  private async prepareInputs(run: Active, step: PlannedStep, cwd: string): Promise<void> {
-    await fs.promises.mkdir(cwd, { recursive: true });
+  // File staging is synchronous on purpose: a handful of metadata calls (mkdir, link, rename) on small
+  // files cost tens of microseconds each, far less than a thread-pool round trip per call, which
+  // dominated per-step overhead.
+
+  /**
+   * Inputs: the upload for entry steps; otherwise ancestors' results matching the in_globs (A_A get_data).
+   * A native submission's plan names each step's own uploads (`inputs`: file parameter i → `<id><in_glob i>`),
+   * placed first so they win over a same-named ancestor result; its entry steps then take nothing else.
+   */
+  private prepareInputs(run: Active, step: PlannedStep, cwd: string): void {
+    this.ensureDir(run, path.dirname(cwd));
+    this.ensureDir(run, path.join(this.deps.filesRoot, run.sub.uuid, 'logs'));
+    fs.mkdirSync(cwd);
+    for (const input of step.inputs ?? []) linkOrCopy(path.join(this.deps.dataRoot, input.path), path.join(cwd, input.name));
     if (step.after.length === 0) {
+      if (step.inputs) return;
       const first = (step.in_globs[0] ?? '.input').replace(/^\.+/, '');
-      await linkOrCopy(path.join(this.deps.dataRoot, run.sub.input_path), path.join(cwd, `${run.sub.uuid}.${first}`));
+      linkOrCopy(path.join(this.deps.dataRoot, run.sub.input_path), path.join(cwd, `${run.sub.uuid}.${first}`));
       return;
     }
     const ancestors = ancestorsOf(run.plan.steps, step.key);
-    const wanted = run.results.filter((r) => ancestors.has(r.step_key) && step.in_globs.some((g) => r.name.includes(g)));
-    await Promise.all(wanted.map((r) => linkOrCopy(r.abs, path.join(cwd, r.name))));
+    for (const r of run.results) {
+      if (ancestors.has(r.step_key) && step.in_globs.some((g) => r.name.includes(g))) linkOrCopy(r.abs, path.join(cwd, r.name));
+    }
   }
 
-  private async storeOutputs(run: Active, step: PlannedStep, cwd: string, produced: string[]): Promise<Array<{ abs: string; size: number }>> {
+  private storeOutputs(run: Active, step: PlannedStep, cwd: string, produced: string[]): Array<{ name: string; abs: string; size: number }> {
     const dir = path.join(this.deps.filesRoot, run.sub.uuid, 'out');
-    await fs.promises.mkdir(dir, { recursive: true });
-    const stored: Array<{ abs: string; size: number }> = [];
+    this.ensureDir(run, dir);
+    const stored: Array<{ name: string; abs: string; size: number }> = [];
     for (const name of produced) {
-      let target = path.join(dir, name);
-      for (let n = 2; fs.existsSync(target); n++) target = path.join(dir, `${n}_${name}`);
-      await fs.promises.rename(path.join(cwd, name), target);
-      const { size } = await fs.promises.stat(target);
-      stored.push({ abs: target, size });
+      let storedName = name;
+      for (let n = 2; run.storedNames.has(storedName); n++) storedName = `${n}_${name}`;
+      run.storedNames.add(storedName);
+      const target = path.join(dir, storedName);
+      fs.renameSync(path.join(cwd, name), target);
+      stored.push({ name, abs: target, size: fs.statSync(target).size });
       run.results.push({ step_key: step.key, name, abs: target });
     }
     return stored;
   }
 
-  /** stdout/stderr of every attempt are kept under the submission's logs. */
-  private async keepLogs(run: Active, attemptId: number, spec: AttemptSpec): Promise<{ stdout: string | null; stderr: string | null }> {
-    const dir = path.join(this.deps.filesRoot, run.sub.uuid, 'logs');
-    await fs.promises.mkdir(dir, { recursive: true });
-    const keep = async (file: string, ext: string): Promise<string | null> => {
-      const target = path.join(dir, `${attemptId}.${ext}`);
+  /**
+   * stdout/stderr of every attempt are kept: stderr was written to the logs folder directly; stdout is
+   * the stored result when it was one, otherwise it moves to the logs folder.
+   */
+  private keepLogs(spec: AttemptSpec, stored: Array<{ name: string; abs: string }>, stdoutLog: string): { stdout: string | null; stderr: string | null } {
+    const rel = (abs: string) => path.relative(this.deps.dataRoot, abs);
+    const asResult = stored.find((r) => r.name === path.basename(spec.stdout_file));
+    let stdout: string | null = asResult ? rel(asResult.abs) : null;
+    if (!stdout) {
       try {
-        await linkOrCopy(file, target);
-        return path.relative(this.deps.dataRoot, target);
+        fs.renameSync(spec.stdout_file, stdoutLog);
+        stdout = rel(stdoutLog);
       } catch {
-        return null;
+        stdout = null;
       }
-    };
-    const [stdout, stderr] = await Promise.all([keep(spec.stdout_file, 'stdout'), keep(spec.stderr_file, 'stderr')]);
-    return { stdout, stderr };
+    }
+    return { stdout, stderr: rel(spec.stderr_file) };
+  }
+
+  private ensureDir(run: Active, dir: string): void {
+    if (run.made.has(dir)) return;
+    fs.mkdirSync(dir, { recursive: true });
+    run.made.add(dir);
   }
 
   private emitSubmission(run: Active, status: StatusCode, message: string): void {
@@ -529,17 +598,20 @@ function scriptParams(step: PlannedStep): NonNullable<AttemptSpec['script_params
     });
 }
 
-async function listOutputs(cwd: string, outGlobs: string[]): Promise<string[]> {
-  const names = await fs.promises.readdir(cwd);
-  return names.filter((n) => outGlobs.some((g) => n.endsWith(g))).sort();
+function listOutputs(cwd: string, outGlobs: string[]): string[] {
+  return fs
+    .readdirSync(cwd)
+    .filter((n) => outGlobs.some((g) => n.endsWith(g)))
+    .sort();
 }
 
-async function linkOrCopy(from: string, to: string): Promise<void> {
+/** Hard link (cheap, same file system); a copy where links are impossible (another device). */
+function linkOrCopy(from: string, to: string): void {
   try {
-    await fs.promises.link(from, to);
+    fs.linkSync(from, to);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
-    await fs.promises.copyFile(from, to);
+    fs.copyFileSync(from, to);
   }
 }
 

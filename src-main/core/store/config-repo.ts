@@ -11,12 +11,14 @@ import type {
   ExecutionBehaviour,
   Job,
   Parameter,
+  ParameterType,
   QueueType,
   Step,
   Task,
 } from '../model/types';
 import { afterFromOrdering, GraphError, layersOf } from '../plan/stages';
 import { checkExecutable } from '../plan/command';
+import { checkParameterDefinition } from '../openapi/contract';
 
 /** One thing wrong with an input, located: `{ path: 'jobs[2].steps[0].task', message: 'unknown task "foo"' }`. */
 export interface Problem {
@@ -250,6 +252,28 @@ interface ParameterRow {
   bool_valued: number;
   spacing: number;
   switchless: number;
+  type: string | null;
+  min: number | null;
+  max: number | null;
+  enum_values: string | null;
+  pattern: string | null;
+  max_length: number | null;
+  validators: string | null;
+  description: string | null;
+}
+
+/** The native API's optional parameter fields, left out when unset so A_A-only parameters read as before. */
+function typedParameterFields(r: ParameterRow): Partial<Parameter> {
+  const out: Partial<Parameter> = {};
+  if (r.type !== null) out.type = r.type as ParameterType;
+  if (r.min !== null) out.min = r.min;
+  if (r.max !== null) out.max = r.max;
+  if (r.enum_values !== null) out.enum = JSON.parse(r.enum_values) as string[];
+  if (r.pattern !== null) out.pattern = r.pattern;
+  if (r.max_length !== null) out.max_length = r.max_length;
+  if (r.validators !== null) out.validators = JSON.parse(r.validators) as string[];
+  if (r.description !== null) out.description = r.description;
+  return out;
 }
 
 const TASK_SELECT = `SELECT t.id, t.name, t.description, b.name AS backend, t.in_glob, t.out_glob, t.stdout_glob,
@@ -280,7 +304,11 @@ function withTaskChildren(db: Db, rows: TaskRow[], onlyTask: number | null): Tas
     return out;
   };
   const parameters = group(
-    sql(db, `SELECT task_id, flag, alias, default_value, bool_valued, spacing, switchless FROM parameter ${where} ORDER BY id`).all(
+    sql(
+      db,
+      `SELECT task_id, flag, alias, default_value, bool_valued, spacing, switchless,
+         type, min, max, enum_values, pattern, max_length, validators, description FROM parameter ${where} ORDER BY id`,
+    ).all(
       ...args,
     ) as ParameterRow[],
     (r): Parameter => ({
@@ -290,6 +318,7 @@ function withTaskChildren(db: Db, rows: TaskRow[], onlyTask: number | null): Tas
       bool_valued: r.bool_valued === 1,
       spacing: r.spacing === 1,
       switchless: r.switchless === 1,
+      ...typedParameterFields(r),
     }),
   );
   const environment = group(
@@ -359,10 +388,27 @@ export function saveTask(db: Db, input: TaskInput, opts: SaveOptions = {}): Task
     }
     const addParameter = sql(
       db,
-      'INSERT INTO parameter (task_id, flag, alias, default_value, bool_valued, spacing, switchless) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO parameter (task_id, flag, alias, default_value, bool_valued, spacing, switchless,
+         type, min, max, enum_values, pattern, max_length, validators, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const p of input.parameters ?? []) {
-      addParameter.run(id, p.flag, p.alias, p.default ?? null, bit(p.bool_valued ?? false), bit(p.spacing ?? true), bit(p.switchless ?? false));
+      addParameter.run(
+        id,
+        p.flag,
+        p.alias,
+        p.default ?? null,
+        bit(p.bool_valued ?? false),
+        bit(p.spacing ?? true),
+        bit(p.switchless ?? false),
+        p.type ?? null,
+        p.min ?? null,
+        p.max ?? null,
+        p.enum ? JSON.stringify(p.enum) : null,
+        p.pattern ?? null,
+        p.max_length ?? null,
+        p.validators ? JSON.stringify(p.validators) : null,
+        p.description ?? null,
+      );
     }
     const addEnvironment = sql(db, 'INSERT INTO environment (task_id, env, value) VALUES (?, ?, ?)');
     for (const e of input.environment ?? []) addEnvironment.run(id, e.env, e.value ?? '');
@@ -677,6 +723,7 @@ export function checkTask(input: unknown, path: string, lookup: ConfigLookup): P
     checkOptionalBoolean(out, field(at, 'bool_valued'), p.bool_valued);
     checkOptionalBoolean(out, field(at, 'spacing'), p.spacing);
     checkOptionalBoolean(out, field(at, 'switchless'), p.switchless);
+    out.push(...checkParameterDefinition(p, at, lookup.hasValidator));
   });
 
   listOf(out, field(path, 'environment'), input.environment).forEach((e, i) => {

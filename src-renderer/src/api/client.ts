@@ -40,8 +40,15 @@ export function captureToken(location: Location = window.location, storage: Stor
 }
 
 let token: string | null = null;
+// Empty in the browser (same origin); set to http://127.0.0.1:<port> when the client runs outside a page.
+let origin = '';
 export const setToken = (value: string | null): void => {
   token = value;
+};
+/** Points the client at a server from outside a browser page (Node tools and tests). */
+export const configureApi = (options: { origin: string; token: string }): void => {
+  origin = options.origin.replace(/\/$/, '');
+  token = options.token;
 };
 export const hasToken = (): boolean => !!token;
 
@@ -76,7 +83,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  const res = await fetch(`${API}${path}`, { method, headers, body: payload });
+  const res = await fetch(`${origin}${API}${path}`, { method, headers, body: payload });
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let parsed: unknown = null;

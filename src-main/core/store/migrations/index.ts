@@ -176,4 +176,84 @@ CREATE TABLE setting (
 );
 `;
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial schema', sql: m001 }];
+// Native service API: typed parameters, published Job snapshots, and what a native submission ran against.
+const m002 = `
+ALTER TABLE parameter ADD COLUMN type TEXT;
+ALTER TABLE parameter ADD COLUMN min REAL;
+ALTER TABLE parameter ADD COLUMN max REAL;
+ALTER TABLE parameter ADD COLUMN enum_values TEXT;
+ALTER TABLE parameter ADD COLUMN pattern TEXT;
+ALTER TABLE parameter ADD COLUMN max_length INTEGER;
+ALTER TABLE parameter ADD COLUMN validators TEXT;
+ALTER TABLE parameter ADD COLUMN description TEXT;
+CREATE TABLE job_version (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  snapshot TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  UNIQUE (job_id, version)
+);
+ALTER TABLE submission ADD COLUMN job_version INTEGER;
+ALTER TABLE submission ADD COLUMN inputs TEXT;
+`;
+
+// Protection and retention: hashed API keys and per-service policies (public, caps, deadline, retention).
+const m003 = `
+CREATE TABLE api_key (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL,
+  services TEXT,
+  requests_per_minute INTEGER,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE TABLE service_policy (
+  job_name TEXT PRIMARY KEY,
+  public INTEGER NOT NULL DEFAULT 0,
+  upload_limit_bytes INTEGER,
+  max_active INTEGER,
+  deadline_s REAL,
+  retain_days REAL,
+  retain_count INTEGER,
+  retain_bytes INTEGER
+);
+CREATE INDEX submission_finished ON submission(status, finished_at);
+`;
+
+// Scale-out: worker tokens (sha256 of the secret, shown once) and the workers that announced themselves.
+const m004 = `
+CREATE TABLE worker_token (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE TABLE worker (
+  id TEXT PRIMARY KEY,
+  token_id INTEGER REFERENCES worker_token(id) ON DELETE SET NULL,
+  host TEXT NOT NULL,
+  queues TEXT NOT NULL DEFAULT '[]',
+  concurrency INTEGER NOT NULL DEFAULT 1,
+  running INTEGER NOT NULL DEFAULT 0,
+  completed INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  version TEXT,
+  started_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  stopped_at TEXT
+);
+CREATE INDEX worker_seen ON worker(last_seen_at);
+`;
+
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: 'initial schema', sql: m001 },
+  { version: 2, name: 'native service API', sql: m002 },
+  { version: 3, name: 'protection and retention', sql: m003 },
+  { version: 4, name: 'scale-out workers', sql: m004 },
+];

@@ -77,7 +77,7 @@ export function Canvas() {
         snapGrid={[10, 10]}
       >
         <Background gap={20} size={1.2} color="#d5dae3" />
-        <Controls showInteractive={false} />
+        <Controls showInteractive={false} position="top-left" />
         <MiniMap pannable zoomable nodeColor={minimapColour} nodeStrokeWidth={2} />
       </ReactFlow>
     </div>

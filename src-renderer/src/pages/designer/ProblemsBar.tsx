@@ -6,13 +6,15 @@ import { designerStore, useDesigner } from './store';
 export function ProblemsBar() {
   const problems = useDesigner((s) => s.problems);
   const checked = useDesigner((s) => s.checkedSerial !== null);
+  const dirty = useDesigner((s) => s.dirty);
+  const published = useDesigner((s) => s.published);
   const [open, setOpen] = useState(true);
   const rf = useReactFlow();
   if (!checked) return null;
   if (problems.length === 0) {
     return (
       <div className="problems ok" data-testid="problems">
-        ✓ No problems: ready to publish once saved
+        ✓ No problems{dirty ? ': ready to publish once saved' : published ? ' · published' : ': ready to publish'}
       </div>
     );
   }

@@ -14,6 +14,10 @@ export function TestRunPanel() {
   const dirty = useDesigner((s) => s.dirty);
   const testRun = useDesigner((s) => s.testRun);
   const busy = useDesigner((s) => s.busy);
+  const selectedStep = useDesigner((s) => {
+    const sel = s.doc?.nodes.filter((n) => n.selected) ?? [];
+    return sel.length === 1 && isStep(sel[0]) ? sel[0].id : null;
+  });
   const [file, setFile] = useState<File | null>(null);
   const [values, setValues] = useState<Record<string, string>>({});
   const [over, setOver] = useState(false);
@@ -105,6 +109,11 @@ export function TestRunPanel() {
               );
             })}
           </ul>
+          {selectedStep ? (
+            <AttemptView stepKey={selectedStep} link={false} />
+          ) : (
+            <p className="muted small">Click a step on the canvas to see its attempt.</p>
+          )}
           <button type="button" className="btn small" onClick={() => navigate(`#/runs/${testRun.submission_uuid}`)}>
             Open run page
           </button>
@@ -120,7 +129,7 @@ export function TestRunPanel() {
 }
 
 /** The selected step's attempt in the current test run: command, exit, timings, output tails. */
-export function AttemptView({ stepKey }: { stepKey: string }) {
+export function AttemptView({ stepKey, link = true }: { stepKey: string; link?: boolean }) {
   const uuid = useDesigner((s) => s.testRun?.submission_uuid);
   const state = useDesigner((s) => s.testRun?.steps[stepKey]?.state);
   const attemptId = useDesigner((s) => s.testRun?.steps[stepKey]?.attempt_id ?? null);
@@ -172,9 +181,11 @@ export function AttemptView({ stepKey }: { stepKey: string }) {
           )}
         </>
       )}
-      <button type="button" className="btn small" onClick={() => navigate(`#/runs/${uuid}`)}>
-        Open run page
-      </button>
+      {link && (
+        <button type="button" className="btn small" onClick={() => navigate(`#/runs/${uuid}`)}>
+          Open run page
+        </button>
+      )}
     </div>
   );
 }

@@ -74,8 +74,8 @@ export const StepNodeView = memo(function StepNodeView({ id, data, selected }: N
       <div className="step-head">
         <span className="step-task">{draft?.name || 'no task'}</span>
         <span className="stage-chip" title={width > 1 ? `Stage ${stage + 1}: runs in parallel with ${width - 1} other step${width > 2 ? 's' : ''}` : `Stage ${stage + 1}`}>
-          {stage + 1}
-          {width > 1 ? ` ∥ ${width}` : ''}
+          stage {stage + 1}
+          {width > 1 ? ` ∥${width}` : ''}
         </span>
       </div>
       <div className={`step-cmd${command ? '' : ' muted'}`}>{command || 'no command yet'}</div>

@@ -181,7 +181,7 @@ export function createDesignerStore() {
       prev && prev.edges === doc.edges && prev.nodes.length === doc.nodes.length ? get().stages : stageInfo(doc);
 
     /** Replace the doc; `history` records the previous one for undo (optionally coalesced by key). */
-    const commit = (doc: DesignerDoc, history: boolean | string = true): void => {
+    const commit = (doc: DesignerDoc, history: boolean | string = true, dirty?: boolean): void => {
       const s = get();
       if (!s.doc) return;
       let past = s.past;
@@ -192,7 +192,14 @@ export function createDesignerStore() {
         if (!coalesce) past = [...past.slice(-(HISTORY_LIMIT - 1)), s.doc];
         lastEdit = typeof history === 'string' ? { key: history, at: now } : null;
       }
-      set({ doc, past, future: history ? [] : s.future, lastEdit, dirty: serialise(doc) !== s.saved, stages: stagesFor(doc, s.doc) });
+      set({
+        doc,
+        past,
+        future: history ? [] : s.future,
+        lastEdit,
+        dirty: dirty ?? serialise(doc) !== s.saved,
+        stages: stagesFor(doc, s.doc),
+      });
     };
 
     const withDoc = <T>(fn: (doc: DesignerDoc) => T): T | undefined => {
@@ -293,7 +300,10 @@ export function createDesignerStore() {
           const removed = new Set(kept.filter((c) => c.type === 'remove').map((c) => (c as { id: string }).id));
           const edges = removed.size ? doc.edges.filter((e) => !removed.has(e.source) && !removed.has(e.target)) : doc.edges;
           // Moves are recorded once at drag start (beginDrag); selection and measuring are not edits.
-          commit({ ...doc, nodes, edges }, removed.size > 0);
+          // Mid-drag frames skip re-serialising the whole job: a move is a change until the drop says otherwise.
+          const cosmetic = kept.every((c) => c.type === 'select' || c.type === 'dimensions');
+          const dragging = kept.every((c) => c.type === 'position' && c.dragging);
+          commit({ ...doc, nodes, edges }, removed.size > 0, cosmetic ? get().dirty : dragging ? true : undefined);
         });
       },
 

@@ -123,10 +123,18 @@ export function createRunsStore(reloadDelayMs = 400) {
         const { runs, filters, cursors } = get();
         const i = runs.findIndex((r) => r.uuid === event.uuid);
         if (i >= 0) {
-          const patched = { ...runs[i], status: event.status, state: label as RunRow['state'], last_message: event.last_message, modified_at: event.at };
+          const final = isFinalState(label);
+          const patched: RunRow = {
+            ...runs[i],
+            status: event.status,
+            state: label as RunRow['state'],
+            last_message: event.last_message,
+            modified_at: event.at,
+            ...(final ? { finished_at: event.at, duration_ms: Math.max(0, Date.parse(event.at) - Date.parse(runs[i].created_at)) } : {}),
+          };
           set({ runs: runs.map((r, j) => (j === i ? patched : r)) });
-          // Durations and finish times come from the server once a run is over.
-          if (isFinalState(label)) scheduleReload();
+          // The server's own finish time replaces the estimate shortly after.
+          if (final) scheduleReload();
           return;
         }
         const wanted = (!filters.job || filters.job === event.job) && stateMatches(filters.state, label);

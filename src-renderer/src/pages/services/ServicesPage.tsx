@@ -87,7 +87,7 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
         <span className={`badge ${service.lan ? 'state-running' : 'muted'}`}>{service.lan ? 'LAN' : 'this computer only'}</span>
       </div>
       <div className="service-url">
-        <span className="preview-label">endpoints/</span>
+        <span className="preview-label" title="What GET /analytics_automated/endpoints/ lists for this job">Fields</span>
         <code className="wrap" data-testid="endpoints">
           {service.endpoints}
         </code>

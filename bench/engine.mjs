@@ -1,0 +1,223 @@
+// Engine benchmarks: intake throughput, per-step overhead, burst completion, memory on a 1 GiB upload.
+// Usage: npm run build && node bench/engine.mjs [--quick]   (writes the "Engine" section of bench/RESULTS.md)
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { ROOT, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, rssKb, machine, recordSection } from './lib.mjs';
+
+const quick = process.argv.includes('--quick');
+const KIB = crypto.randomBytes(512).toString('hex'); // 1 KiB of text
+const CONFIG = `format: aa-workbench/1
+tasks:
+  - { name: b_wc1, backend: local, executable: wc -c $I1, in_glob: .input, out_glob: .s1, stdout_glob: .s1 }
+  - { name: b_wc2, backend: local, executable: wc -c $I1, in_glob: .s1, out_glob: .s2, stdout_glob: .s2 }
+  - { name: b_wc3, backend: local, executable: wc -c $I1, in_glob: .s2, out_glob: .s3, stdout_glob: .s3 }
+jobs:
+  - name: bench1
+    runnable: true
+    steps: [{ key: a, task: b_wc1 }]
+  - name: bench3
+    runnable: true
+    steps: [{ key: a, task: b_wc1 }, { key: b, task: b_wc2, after: [a] }, { key: c, task: b_wc3, after: [b] }]
+`;
+
+async function prepared({ paused = false } = {}) {
+  const dataDir = tempDir('engine-');
+  const cfg = path.join(dataDir, 'bench.yaml');
+  fs.writeFileSync(cfg, CONFIG);
+  await runCli(['import', cfg, '--data-dir', dataDir]);
+  const server = await startServer({ dataDir, paused });
+  const r = await admin(server, 'PUT', '/settings', { queue_hog_size: null, queue_hard_limit: null });
+  if (r.status !== 200) throw new Error(`settings: ${r.status} ${r.body}`);
+  return { server, dataDir };
+}
+
+const submit = async (url, job, i) => {
+  const { body, ctype } = multipart(
+    [
+      ['job', job],
+      ['submission_name', `b${i}`],
+      ['email', 'bench@example.org'],
+    ],
+    Buffer.from(KIB),
+  );
+  const r = await request('POST', `${url}/analytics_automated/submission/`, body, { 'Content-Type': ctype });
+  if (r.status !== 201) throw new Error(`POST ${r.status} ${r.body}`);
+  return JSON.parse(r.body).UUID;
+};
+
+async function intakeRate(url, clients, n) {
+  await pool(Math.min(200, n / 5), clients, (i) => submit(url, 'bench1', i)); // warm-up
+  const { results, wallMs } = await pool(n, clients, (i) => submit(url, 'bench1', i));
+  const ok = results.filter((r) => r.ok).length;
+  if (ok !== n) throw new Error(`intake: ${n - ok} failed: ${results.find((r) => !r.ok)?.error}`);
+  return { rps: ok / (wallMs / 1000), p50: percentile(results.map((r) => r.ms), 50) };
+}
+
+async function benchIntake() {
+  const n1 = quick ? 300 : 1000;
+  const n8 = quick ? 1000 : 4000;
+  // Baseline in the same run: bare busboy → file → SQLite (synchronous=FULL).
+  const baseDir = tempDir('baseline-');
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'baseline-intake.cjs'), baseDir], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+  const baseUrl = await new Promise((resolve) => child.stdout.on('data', (d) => resolve(String(d).match(/(http:\/\/[^/\s]+)/)[1])));
+  const base1 = await intakeRate(baseUrl, 1, n1);
+  const base8 = await intakeRate(baseUrl, 8, n8);
+  child.kill();
+  const { server, dataDir } = await prepared({ paused: true });
+  const ours1 = await intakeRate(server.url, 1, n1);
+  const ours8 = await intakeRate(server.url, 8, n8);
+  // Every accepted submission is durable and still queued (the queue is paused).
+  const stored = await admin(server, 'GET', '/overview');
+  await server.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(baseDir, { recursive: true, force: true });
+  return { base1, base8, ours1, ours8, overview: stored.body.slice(0, 200) };
+}
+
+/** One job at a time, polled every 1 ms as A_A clients poll (client end to end). */
+async function serial(url, job, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    const uuid = await submit(url, job, i);
+    for (;;) {
+      const r = await request('GET', `${url}/analytics_automated/submission/${uuid}`);
+      const state = JSON.parse(r.body).state;
+      if (state === 'Complete') break;
+      if (state === 'Error' || state === 'Crash') throw new Error(`${job} ${uuid}: ${r.body}`);
+      await sleep(1);
+    }
+    times.push(now() - t0);
+  }
+  return percentile(times, 50);
+}
+
+function commandP50(n) {
+  const file = path.join(tempDir('cmd-'), 'x.input');
+  fs.writeFileSync(file, KIB);
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    spawnSync('wc', ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    times.push(now() - t0);
+  }
+  return percentile(times, 50);
+}
+
+async function benchStepOverhead() {
+  const n = quick ? 60 : 200;
+  const { server, dataDir } = await prepared();
+  await serial(server.url, 'bench1', 20); // warm-up
+  const rounds = [];
+  // Interleave so load drift affects both jobs alike; median of 3 rounds.
+  for (let r = 0; r < 3; r++) {
+    const one = await serial(server.url, 'bench1', n / 2);
+    const three = await serial(server.url, 'bench3', n / 2);
+    const cmd = commandP50(n);
+    rounds.push({ one, three, cmd, overhead: (three - one) / 2 - cmd });
+  }
+  await server.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  rounds.sort((a, b) => a.overhead - b.overhead);
+  return rounds[1];
+}
+
+async function benchBurst() {
+  const n = 200;
+  const { server, dataDir } = await prepared();
+  await pool(40, 8, (i) => submit(server.url, 'bench1', i)); // warm-up
+  await sleep(500);
+  const t0 = now();
+  const { results } = await pool(n, 8, (i) => submit(server.url, 'bench1', i));
+  const uuids = results.map((r) => r.value);
+  const pending = new Set(uuids);
+  while (pending.size) {
+    await Promise.all(
+      [...pending].map(async (uuid) => {
+        const r = await request('GET', `${server.url}/analytics_automated/submission/${uuid}`);
+        const state = JSON.parse(r.body).state;
+        if (state === 'Complete') pending.delete(uuid);
+        else if (state === 'Error' || state === 'Crash') throw new Error(`burst ${uuid}: ${r.body}`);
+      }),
+    );
+    if (pending.size) await sleep(2);
+  }
+  const wall = now() - t0;
+  await server.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  return { jobsPerS: n / (wall / 1000), wallMs: wall };
+}
+
+async function benchMemory() {
+  const size = quick ? 256 * 2 ** 20 : 2 ** 30;
+  const { server, dataDir } = await prepared({ paused: true });
+  const before = rssKb(server.pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKb(server.pid))), 20);
+  const boundary = '----mem' + crypto.randomBytes(6).toString('hex');
+  const head = Buffer.from(
+    ['job', 'submission_name', 'email'].map((k, i) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${['bench1', 'big', 'bench@example.org'][i]}\r\n`).join('') +
+      `--${boundary}\r\nContent-Disposition: form-data; name="input_data"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const u = new URL(server.url);
+  const t0 = now();
+  const status = await new Promise((resolve, reject) => {
+    const req = http.request(
+      { method: 'POST', hostname: u.hostname, port: u.port, path: '/analytics_automated/submission/', headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': head.length + size + tail.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      },
+    );
+    req.on('error', reject);
+    req.write(head);
+    const chunk = crypto.randomBytes(1 << 20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, size - sent));
+        sent += piece.length;
+        if (!req.write(piece)) return req.once('drain', pump);
+      }
+      req.end(tail);
+    };
+    pump();
+  });
+  const seconds = (now() - t0) / 1000;
+  clearInterval(sampler);
+  await server.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  return { status, sizeMiB: size / 2 ** 20, growthMiB: (peak - before) / 1024, seconds };
+}
+
+const started = new Date().toISOString();
+const intake = await benchIntake();
+console.log('intake', JSON.stringify(intake));
+const step = await benchStepOverhead();
+console.log('per-step', JSON.stringify(step));
+const burst = await benchBurst();
+console.log('burst', JSON.stringify(burst));
+const memory = await benchMemory();
+console.log('memory', JSON.stringify(memory));
+
+recordSection(
+  'Engine: intake, per-step overhead, burst, memory',
+  `Recorded ${started} by \`node bench/engine.mjs${quick ? ' --quick' : ''}\` on ${machine()}. Loopback; 1 KiB multipart uploads; each step runs \`wc -c\` on its input.
+
+| figure | measured | baseline in the same run | ratio | target | peers |
+|---|---|---|---|---|---|
+| intake, 1 client, queue paused (accepted, durable submissions/s) | ${round(intake.ours1.rps, 0)} (p50 ${round(intake.ours1.p50)} ms) | bare busboy → file → SQLite FULL: ${round(intake.base1.rps, 0)} | ${round(intake.ours1.rps / intake.base1.rps)} | – | A_A 50.5 |
+| intake, 8 clients, queue paused | ${round(intake.ours8.rps, 0)} (p50 ${round(intake.ours8.p50)} ms) | ${round(intake.base8.rps, 0)} | ${round(intake.ours8.rps / intake.base8.rps)} | ≥ 1,000 | A_A 81.6 |
+| per-step overhead: (3-step − 1-step p50) / 2 − command p50 | ${round(step.overhead)} ms | 1-step p50 ${round(step.one)} ms, 3-step p50 ${round(step.three)} ms, \`wc -c\` spawn p50 ${round(step.cmd)} ms | – | ≤ 1.5 ms | A_A 25.4, Node-RED 3.3, n8n 2.0 |
+| burst: 200 one-step jobs by 8 clients, completed jobs/s | ${round(burst.jobsPerS, 0)} (${round(burst.wallMs / 1000)} s) | – | – | ≥ 250 | A_A 35–40 |
+| memory: server RSS growth during a ${memory.sizeMiB} MiB upload (HTTP ${memory.status}) | ${round(memory.growthMiB, 1)} MiB | – | – | < 64 MB | n8n/Node-RED hold uploads in memory |
+
+Per-step overhead is measured as the peers were: client end to end, one job at a time, polling the A_A batch route (every 1 ms here);
+the middle of three interleaved rounds is shown. The 1 GiB upload streamed at ${round(memory.sizeMiB / memory.seconds, 0)} MiB/s.`,
+);
+console.log('recorded in bench/RESULTS.md');
+process.exit(0);

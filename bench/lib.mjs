@@ -1,0 +1,160 @@
+// Shared bench helpers: start the built server, talk to it, time things, record figures.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = path.join(ROOT, 'out', 'main', 'cli.js');
+
+export function tempDir(prefix) {
+  fs.mkdirSync(path.join(ROOT, 'bench', '.work'), { recursive: true });
+  return fs.mkdtempSync(path.join(ROOT, 'bench', '.work', prefix));
+}
+
+/** Starts `aa serve` on a free port; resolves once it prints its URLs. */
+export function startServer({ dataDir, paused = false, concurrency, extra = [] }) {
+  if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first');
+  const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(paused ? ['--paused'] : []), ...extra];
+  if (concurrency) args.push('--concurrency', String(concurrency));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Workbench: (http:\/\/[^/\s]+)\/#token=(\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1],
+          token: m[2],
+          pid: child.pid,
+          child,
+          stop: () =>
+            new Promise((res) => {
+              child.once('exit', res);
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+export function runCli(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`aa ${args.join(' ')} → ${code}: ${out}`))));
+  });
+}
+
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+export function request(method, url, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request(
+      {
+        method,
+        hostname: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        agent,
+        headers: { Accept: 'application/json', ...headers, ...(body ? { 'Content-Length': body.length } : {}) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.setTimeout(120_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+export function admin(server, method, route, json) {
+  const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  return request(method, `${server.url}/api/admin${route}`, body, {
+    Authorization: `Bearer ${server.token}`,
+    ...(body ? { 'Content-Type': 'application/json' } : {}),
+  });
+}
+
+export function multipart(fields, fileContent, fileName = 'in.txt') {
+  const boundary = '----bench' + Math.random().toString(16).slice(2);
+  const parts = [];
+  for (const [k, v] of fields) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  if (fileContent) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="input_data"; filename="${fileName}"\r\nContent-Type: text/plain\r\n\r\n`));
+    parts.push(fileContent);
+    parts.push(Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), ctype: `multipart/form-data; boundary=${boundary}` };
+}
+
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function percentile(values, p) {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return null;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export const round = (x, d = 2) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+/** Runs `count` calls with at most `conc` in flight. */
+export async function pool(count, conc, fn) {
+  let next = 0;
+  const results = new Array(count);
+  const t0 = now();
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next < count) {
+        const i = next++;
+        const s = now();
+        try {
+          results[i] = { ok: true, value: await fn(i), ms: now() - s };
+        } catch (error) {
+          results[i] = { ok: false, error: String(error.message ?? error), ms: now() - s };
+        }
+      }
+    }),
+  );
+  return { results, wallMs: now() - t0 };
+}
+
+export function rssKb(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmRSS:\s+(\d+)/)[1]);
+}
+
+export function machine() {
+  return `${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** Replaces the section under `## heading` in bench/RESULTS.md (other sections are left alone). */
+export function recordSection(heading, markdown) {
+  const file = path.join(ROOT, 'bench', 'RESULTS.md');
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n\nFigures recorded by the scripts in bench/; each section is rewritten by its own script.\n';
+  const marker = `## ${heading}`;
+  const start = current.indexOf(marker);
+  let next;
+  if (start === -1) next = `${current.trimEnd()}\n\n${marker}\n\n${markdown.trim()}\n`;
+  else {
+    const after = current.indexOf('\n## ', start + marker.length);
+    next = current.slice(0, start) + `${marker}\n\n${markdown.trim()}\n` + (after === -1 ? '' : current.slice(after));
+  }
+  fs.writeFileSync(file, next);
+}
