@@ -19,7 +19,12 @@ import { listValidators } from './validators';
 import { AppError, notFound } from './errors';
 import { isFinalStatus } from './model/types';
 import type { PlanLookup } from './plan/plan';
+import type { Plan } from './model/types';
 import type { Job } from './model/types';
+import { IntakeGuard, jobNamesOf } from './security/access';
+import { ServicePolicies } from './security/service-policy';
+import { killStrays } from './security/process-groups';
+import { reconcileFiles, scheduleRetention } from './run/retention';
 
 export type { Core, CoreOptions } from './api';
 
@@ -44,7 +49,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
 
   const events = new RunEvents();
   const runs = new RunRepo(db);
-  const writer = new GroupWriter(db);
+  const writer = new GroupWriter(db, paths.db);
   const local = () => new LocalExecutor(options.workerFile, settings.concurrency);
   const exec =
     executor ??
@@ -56,6 +61,8 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       : local());
   const scaleOut = exec instanceof BullExecutor ? exec : null;
   const unixCommands = loadUnixCommands();
+  const policies = new ServicePolicies(db);
+  const guard = new IntakeGuard({ policies, settings: () => settings, unfinished: (job) => policies.unfinished(job), dataRoot: paths.root });
   const lookup = {
     job: (name: string) => config.getJob(db, name),
     task: (name: string) => config.getTask(db, name),
@@ -73,6 +80,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       workRoot: paths.work,
       concurrency: () => (scaleOut ? scaleOut.dispatchLimit : settings.concurrency),
       outputCapBytes: () => settings.output_cap_bytes,
+      deadlineFor: (job) => policies.get(job).deadline_s ?? settings.job_deadline_s,
     },
     { paused: options.paused },
   );
@@ -88,7 +96,11 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   };
   // Uploads that were in flight when the process stopped were never accepted.
   for (const entry of fs.readdirSync(paths.tmp)) fs.rmSync(path.join(paths.tmp, entry), { recursive: true, force: true });
+  // Nothing of this store runs yet: whatever works in its attempt folders was left by a previous run of the server.
+  killStrays([paths.work, ...runs.unfinished().map((s) => path.join((JSON.parse(s.plan) as Plan).steps[0]?.root_path || paths.work, s.uuid))]);
+  await reconcileFiles({ db, paths, settings: () => settings });
   await orchestrator.recover();
+  const retention = scheduleRetention({ db, paths, settings: () => settings });
 
   const submissionOrThrow = (uuid: string) => {
     const sub = runs.submission(uuid);
@@ -115,8 +127,12 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       orchestrator.kick(); // a higher concurrency applies at once
       return restart;
     },
-    submitAa: (form: SubmissionForm, opts) => submitAa(intakeDeps, form, opts),
-    submitNative: (request, opts) => submitNative({ ...intakeDeps, db, tmpRoot: paths.tmp }, request, opts),
+    submitAa: (form: SubmissionForm, opts) =>
+      guard.run({ jobs: jobNamesOf(form), uploadBytes: form.file?.size ?? 0 }, !!opts.admin, () => submitAa(intakeDeps, form, opts)),
+    submitNative: (request, opts) =>
+      guard.run({ jobs: [request.job], uploadBytes: request.files.reduce((n, f) => n + f.size, 0) }, !!opts.admin, () =>
+        submitNative({ ...intakeDeps, db, tmpRoot: paths.tmp }, request, opts),
+      ),
     async rerun(uuid: string): Promise<SubmitResult> {
       const sub = submissionOrThrow(uuid);
       const src = path.join(paths.root, sub.input_path);
@@ -176,9 +192,10 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       });
     },
     async close() {
+      retention.stop();
       // In scale-out mode in-flight steps stay in Redis for the next start, so there is nothing to wait for.
       await scaleOut?.detach();
-      await orchestrator.close(scaleOut ? 0 : undefined);
+      await orchestrator.close(scaleOut ? 0 : settings.shutdown_grace_ms);
       writer.close();
       await exec.close();
       db.close();

@@ -9,6 +9,8 @@ import { AppError, HTTP_STATUS } from '../core/errors';
 import { safeJoin } from '../core/paths';
 import { aaCompatRouter } from './routes/aa-compat';
 import { adminRouter } from './routes/admin';
+import { v1Router } from './routes/v1';
+import { workerApiRouter } from './routes/worker-api';
 
 export interface ServerOptions {
   host: string;
@@ -44,6 +46,8 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
 
   app.use('/analytics_automated', aaCompatRouter(core));
   app.use('/api/admin', adminRouter(core, { token }));
+  app.use('/api/v1', v1Router(core));
+  app.use('/api/worker', workerApiRouter(core));
 
   // Inputs and results at the URLs A_A's data_path/input_file give; never outside the submissions folder.
   app.get('/submissions/{*splat}', (req, res) => {

@@ -348,18 +348,18 @@ jobs:
     expect(error.kind).toBe('Invalid');
     expect(error.problems).toEqual([
       { path: 'colour', message: 'unknown field' },
-      { path: 'tasks[1].exectuable', message: 'unknown field' },
-      { path: 'jobs[0].steps[1].colour', message: 'unknown field' },
-      { path: 'tasks[1].name', message: 'duplicate task "t1" (first at tasks[0])' },
       { path: 'backends[0].queue_type', message: 'unknown queue type "quantum"' },
       { path: 'tasks[0].incomplete_outputs_behaviour', message: 'must be 0 (continue), 1 (terminate) or 3 (fail)' },
       { path: 'tasks[0].environment[""]', message: 'required' },
+      { path: 'tasks[1].exectuable', message: 'unknown field' },
+      { path: 'tasks[1].name', message: 'duplicate task "t1" (first at tasks[0])' },
       { path: 'tasks[1].executable', message: 'required' },
+      { path: 'jobs[0].steps[1].colour', message: 'unknown field' },
       { path: 'jobs[0].validators[1]', message: 'unknown validator "magic"' },
       { path: 'jobs[0].steps[1].task', message: 'unknown task "nope"' },
       { path: 'jobs[0].steps[1].after[1]', message: 'unknown step "zz"' },
     ]);
-    expect(error.message).toMatch(/^Configuration not imported, 11 problems: colour: unknown field; /);
+    expect(error.message).toMatch(/^Configuration not imported, 11 problems: colour: unknown field; backends\[0\]\.queue_type: /);
   });
 
   it('a YAML syntax error is reported at its line and column', () => {
@@ -556,6 +556,22 @@ describe('A_A fixture import', () => {
     ]);
   });
 
+  it('malformed dump entries are reported one by one', () => {
+    const dump = [
+      'not an entry',
+      { model: 'analytics_automated.task', pk: 1 },
+      { model: 'analytics_automated.job', fields: { name: 'j', runnable: true } },
+      { model: 'analytics_automated.job', pk: 2, fields: { name: 'a', runnable: true } },
+      { model: 'analytics_automated.job', pk: 2, fields: { name: 'b', runnable: true } },
+    ];
+    expect(thrown(() => importConfig(freshStore(), JSON.stringify(dump))).problems).toEqual([
+      { path: '[0]', message: 'must be an object with "model", "pk" and "fields"' },
+      { path: '[1].fields', message: 'must be an object' },
+      { path: '[2].pk', message: 'required' },
+      { path: '[4].pk', message: 'duplicate analytics_automated.job pk 2 (first at [3])' },
+    ]);
+  });
+
   it('problems in child models are located at the child entry', () => {
     const dump = YAML.parse(read(path.join(FIXTURES, 'aa-dump.yaml'))) as Array<{ model: string; pk: number; fields: Record<string, unknown> }>;
     const at = (model: string, pk: number): number => dump.findIndex((e) => e.model === `analytics_automated.${model}` && e.pk === pk);
@@ -564,17 +580,18 @@ describe('A_A fixture import', () => {
     dump[at('task', 6)].fields.executable = '/usr/local/bin/merge_features $I1 $I2 > out.txt';
     dump.push({ model: 'analytics_automated.step', pk: 7, fields: { job: 42, task: 1, ordering: 0 } });
     const problems = thrown(() => importConfig(freshStore(), YAML.stringify(dump))).problems ?? [];
+    // In document order: task 6, parameter 2, environment 1, then the appended step.
     expect(problems.map((p) => p.path)).toEqual([
-      `[${dump.length - 1}].fields.job`,
+      `[${at('task', 6)}].fields.executable`,
       `[${at('parameter', 2)}].fields.rest_alias`,
       `[${at('environment', 1)}].fields.env`,
-      `[${at('task', 6)}].fields.executable`,
+      `[${dump.length - 1}].fields.job`,
     ]);
     expect(problems.map((p) => p.message.split(':')[0])).toEqual([
-      'unknown analytics_automated.job pk 42',
+      'executable uses shell syntax (">")',
       'duplicate alias "uppercase"',
       'required',
-      'executable uses shell syntax (">")',
+      'unknown analytics_automated.job pk 42',
     ]);
   });
 });

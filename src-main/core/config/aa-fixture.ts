@@ -17,9 +17,9 @@ interface Item {
   fields: Fields;
 }
 
-/** A dump is a list of `{model, pk, fields}` objects. */
+/** A dump is a list of `{model, pk, fields}` objects; malformed entries are reported one by one when it is read. */
 export const isAaFixture = (value: unknown): value is unknown[] =>
-  Array.isArray(value) && value.length > 0 && value.every((v) => isObject(v) && typeof v.model === 'string');
+  Array.isArray(value) && value.some((v) => isObject(v) && typeof v.model === 'string');
 
 const fieldAt = (index: number, field: string): string => (field === '' ? `[${index}]` : `[${index}].fields.${field}`);
 

@@ -60,11 +60,26 @@ export function importConfig(db: Db, text: string, opts: ImportOptions = {}): Im
   return db
     .transaction((): ImportSummary => {
       const problems = [...read.problems, ...checkBundle(db, read.bundle)];
-      if (problems.length) throw rejected(problems);
+      if (problems.length) throw rejected(inDocumentOrder(problems));
       const { created, updated } = applyBundle(db, read.bundle);
       return { kind, created, updated, skipped: read.skipped ?? {} };
     })
     .immediate();
+}
+
+const SECTIONS = ['queue_types', 'backends', 'tasks', 'jobs'];
+
+/** Problems sorted by the entry they are in (stable, so each entry's own problems keep their order). */
+function inDocumentOrder(problems: Problem[]): Problem[] {
+  const position = (path: string): [number, number] => {
+    const entry = /^(\w*)\[(\d+)\]/.exec(path);
+    if (!entry) return [-1, 0];
+    return [entry[1] === '' ? 0 : SECTIONS.indexOf(entry[1]), Number(entry[2])];
+  };
+  return problems
+    .map((p) => ({ p, at: position(p.path) }))
+    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1])
+    .map(({ p }) => p);
 }
 
 function rejected(problems: Problem[]): AppError {

@@ -239,9 +239,9 @@ function readTask(problems: Problem[], v: Fields, at: (path: string) => string):
     description: text(v.description),
     backend: text(v.backend),
     executable: text(v.executable),
-    in_glob: v.in_glob,
-    out_glob: v.out_glob,
-    stdout_glob: v.stdout_glob,
+    in_glob: text(v.in_glob),
+    out_glob: text(v.out_glob),
+    stdout_glob: text(v.stdout_glob),
     parameters: Array.isArray(v.parameters)
       ? parameters.map((p) =>
           isObject(p)

@@ -8,7 +8,7 @@ import type { SubmissionForm, SubmitOptions, SubmitResult } from '../api';
 import type { PlanLookup } from '../plan/plan';
 import { buildPlan, jobParameterFields } from '../plan/plan';
 import { sanitiseValue } from '../plan/sanitise';
-import { priorityFor } from './quota';
+import { clientPriority, unfinished } from './quota';
 import type { RunRepo, NewSubmission } from '../store/run-repo';
 import type { GroupWriter } from '../store/writer';
 import { getValidator } from '../validators';
@@ -62,8 +62,8 @@ export async function submitAa(deps: IntakeDeps, form: SubmissionForm, options: 
   if (jobs.some((j) => j === null)) throw aaError('Invalid', 'Job name supplied does not exist');
 
   // 3. Priority and limits.
-  const priority = options.admin ? 2 : priorityFor(deps.runs.unfinishedCount(options.ip), 1, deps.quotas());
-  if (priority === null) throw tooMany(deps.runs.unfinishedCount(options.ip));
+  const priority = options.admin ? 2 : clientPriority(deps, options.ip);
+  if (priority === null) throw tooMany(unfinished(deps, options.ip));
 
   // 4. Per job: runnable, steps, parameters.
   for (const job of jobs as Job[]) {
@@ -124,9 +124,7 @@ export async function submitAa(deps: IntakeDeps, form: SubmissionForm, options: 
     }
     const ids = await deps.writer.write(() => {
       // Re-check the quota inside the commit: concurrent requests from one client are serialised here.
-      if (!options.admin && priorityFor(deps.runs.unfinishedCount(options.ip), 1, deps.quotas()) === null) {
-        throw tooMany(deps.runs.unfinishedCount(options.ip));
-      }
+      if (!options.admin && clientPriority(deps, options.ip) === null) throw tooMany(unfinished(deps, options.ip));
       return deps.runs.createBatch(batchUuid, options.ip, subs).submission_ids;
     }, { durable: true });
     deps.onAccepted(ids);

@@ -9,7 +9,7 @@ import type { Db } from '../store/db';
 import type { NewSubmission } from '../store/run-repo';
 import type { IntakeDeps } from './aa-intake';
 import { safeFileName } from './aa-intake';
-import { priorityFor } from './quota';
+import { clientPriority, unfinished } from './quota';
 import { buildPlan } from '../plan/plan';
 import { publishedVersion, snapshotTask, type JobVersion } from '../publish';
 import { checkJsonType, checkLimits, fileSlots, INPUT_DATA, parseText, planText, serviceFields, type FieldValue, type ServiceField } from '../openapi/contract';
@@ -82,8 +82,8 @@ export async function submitNative(deps: NativeIntakeDeps, request: NativeSubmis
   const job = { ...snapshot.job, name: service.name, id: service.job_id, runnable: service.runnable };
   if (job.steps.length === 0) throw new AppError('Invalid', `Service ${service.name} has no steps.`);
 
-  const priority = options.admin ? 2 : priorityFor(deps.runs.unfinishedCount(options.ip), 1, deps.quotas());
-  if (priority === null) throw tooMany(deps.runs.unfinishedCount(options.ip));
+  const priority = options.admin ? 2 : clientPriority(deps, options.ip);
+  if (priority === null) throw tooMany(unfinished(deps, options.ip));
 
   const fields = serviceFields(job, task);
   const json = request.source === 'json';
@@ -210,8 +210,8 @@ export async function submitNative(deps: NativeIntakeDeps, request: NativeSubmis
       const ids = await deps.writer.write(
         () => {
           // Re-checked inside the commit: concurrent requests from one client are serialised here.
-          if (!options.admin && priorityFor(deps.runs.unfinishedCount(options.ip), 1, deps.quotas()) === null) {
-            throw tooMany(deps.runs.unfinishedCount(options.ip));
+          if (!options.admin && clientPriority(deps, options.ip) === null) {
+            throw tooMany(unfinished(deps, options.ip));
           }
           const created = deps.runs.createBatch(batchUuid, options.ip, [sub]);
           deps.db.prepare('UPDATE submission SET job_version = ?, inputs = ? WHERE id = ?').run(service.version, JSON.stringify(stored), created.submission_ids[0]);

@@ -13,6 +13,7 @@ import { nowIso } from '../store/db';
 import { renderCommand } from '../plan/command';
 import { customExitCodes, decideExit, validExitCodes } from '../plan/exits';
 import { ancestorsOf } from '../plan/stages';
+import { killRecordedGroup } from '../security/process-groups';
 
 /** Runs one attempt somewhere (local piscina pool, or a remote worker). */
 export interface Executor {
@@ -44,6 +45,8 @@ export interface OrchestratorDeps {
   workRoot: string;
   concurrency: () => number;
   outputCapBytes: () => number;
+  /** Seconds a submission of this Job may take from acceptance to its end; null: no deadline. */
+  deadlineFor?: (job: string) => number | null;
 }
 
 type StepPhase = 'waiting' | 'queued' | 'running' | 'done' | 'failed' | 'skipped';
@@ -54,6 +57,8 @@ interface StepState {
   attempts: number;
   queued_at: string;
   pid: number | null;
+  /** Stopped by shutdown: the attempt is recorded as interrupted and runs again on the next start. */
+  interrupted?: boolean;
 }
 
 interface StoredResult {
@@ -69,6 +74,9 @@ interface Active {
   results: StoredResult[];
   status: StatusCode;
   cancelled: boolean;
+  /** Why the run was stopped (cancel or deadline); recorded on the attempts it killed. */
+  stopMessage?: string;
+  deadline?: NodeJS.Timeout;
   running: number;
   /** Folders already created for this run (saves a metadata call per step). */
   made: Set<string>;
@@ -109,7 +117,7 @@ export class Orchestrator {
       const results = runs.results(sub.id);
       const crashed = attempts.filter((a) => a.state === 'running' || a.state === 'queued');
       // Only local attempts record a pid, so a held remote attempt's process (on another machine) is never targeted.
-      for (const a of crashed) killGroup(a.pid);
+      for (const a of crashed) killRecordedGroup(a.pid, a.started_at);
       const held = new Set(crashed.filter((a) => this.deps.executor.stillRunning?.(sub.uuid, a.step_key, a.attempt_no)).map((a) => a.id));
       const run = this.track(sub, plan);
       for (const a of attempts) {
@@ -118,7 +126,11 @@ export class Orchestrator {
         st.attempts = Math.max(st.attempts, a.attempt_no);
         if (a.state === 'done') st.phase = 'done';
       }
-      for (const r of results) run.results.push({ step_key: r.step_key ?? '', name: r.name ? path.basename(r.path) : '', abs: path.join(this.deps.dataRoot, r.path) });
+      for (const r of results) {
+        run.results.push({ step_key: r.step_key ?? '', name: r.name ? path.basename(r.path) : '', abs: path.join(this.deps.dataRoot, r.path) });
+        // A retried step must not overwrite an output stored before the stop.
+        run.storedNames.add(path.basename(r.path));
+      }
       const lost = crashed.filter((a) => !held.has(a.id) && (run.steps.get(a.step_key)?.attempts ?? 0) > (run.steps.get(a.step_key)?.step.retries ?? 0));
       await writer.write(() => {
         for (const a of crashed) {
@@ -191,7 +203,14 @@ export class Orchestrator {
   async cancel(submissionId: number): Promise<boolean> {
     const run = this.active.get(submissionId);
     if (!run) return false;
+    await this.stop(run, STATUS.Cancelled, 'Cancelled');
+    return true;
+  }
+
+  /** Ends a run from outside its steps (cancel, deadline): queued steps never start, running groups are killed. */
+  private async stop(run: Active, status: StatusCode, message: string): Promise<void> {
     run.cancelled = true;
+    run.stopMessage = message;
     for (const st of run.steps.values()) {
       if (st.phase === 'running') killGroup(st.pid);
       if (st.phase === 'queued' || st.phase === 'waiting') st.phase = 'skipped';
@@ -199,8 +218,25 @@ export class Orchestrator {
     for (const q of this.ready) {
       for (let i = q.length - 1; i >= 0; i--) if (q[i].run === run) q.splice(i, 1);
     }
-    await this.finish(run, STATUS.Cancelled, 'Cancelled', null);
-    return true;
+    await this.finish(run, status, message, null);
+  }
+
+  /** The run's deadline, counted from acceptance (so a restart does not extend it). */
+  private armDeadline(run: Active): void {
+    const seconds = this.deps.deadlineFor?.(run.sub.job_name) ?? null;
+    if (seconds === null || run.status >= STATUS.Complete) return;
+    const ms = Date.parse(run.sub.created_at) + seconds * 1000 - Date.now();
+    // Timers cannot wait longer than about 24.8 days; such a deadline is no practical limit.
+    if (ms > 2 ** 31 - 1) return;
+    run.deadline = setTimeout(() => {
+      if (!this.active.has(run.sub.id) || run.status >= STATUS.Complete) return;
+      const at = [...run.steps.values()].find((s) => s.phase === 'running') ?? [...run.steps.values()].find((s) => s.phase === 'queued' || s.phase === 'waiting');
+      const where = at ? ` during step ${at.step.current_step}` : '';
+      void this.stop(run, STATUS.Error, `Deadline exceeded: ${run.sub.job_name} may take ${seconds} s; stopped${where}`).catch((error: unknown) =>
+        console.error('could not stop a run at its deadline:', error),
+      );
+    }, Math.max(0, ms));
+    run.deadline.unref();
   }
 
   /** Stop scheduling; wait up to `graceMs` for running attempts, then kill them. */
@@ -212,7 +248,18 @@ export class Orchestrator {
         new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
       ]);
     }
-    for (const run of this.active.values()) for (const st of run.steps.values()) if (st.phase === 'running') killGroup(st.pid);
+    for (const run of this.active.values()) {
+      clearTimeout(run.deadline);
+      for (const st of run.steps.values()) {
+        if (st.phase !== 'running') continue;
+        st.interrupted = true;
+        killGroup(st.pid);
+      }
+    }
+    // Let the stopped attempts record themselves before the store closes (bounded: a remote one may never answer).
+    if (this.running > 0) {
+      await Promise.race([new Promise<void>((resolve) => this.idle.add(resolve)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    }
   }
 
   private track(sub: SubmissionRow, plan: Plan): Active {
@@ -220,6 +267,7 @@ export class Orchestrator {
     for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
     const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames: new Set() };
     this.active.set(sub.id, run);
+    this.armDeadline(run);
     return run;
   }
 
@@ -242,7 +290,9 @@ export class Orchestrator {
       if (!item) break;
       this.running += 1;
       item.run.running += 1;
-      void this.execute(item.run, item.key).finally(() => {
+      void this.execute(item.run, item.key)
+        .catch((error: unknown) => this.failed(item.run, item.key, error))
+        .finally(() => {
         this.running -= 1;
         item.run.running -= 1;
         if (this.running === 0) for (const resolve of this.idle) resolve();
@@ -349,6 +399,7 @@ export class Orchestrator {
     this.emitAttempt(run, key, id, 'running', null);
     if (running) outcome = await running;
     st.pid = null;
+    if (st.interrupted) return this.interrupted(run, st, id, outcome, spec);
 
     // Work out what the attempt means (reference §3.7).
     let decision: ReturnType<typeof decideExit> | null = null;
@@ -358,6 +409,8 @@ export class Orchestrator {
         failure = `Unable to call commandRunner.run_cmd(): ${outcome.spawn_error} : ${step.current_step} : ${commandLine}`;
       } else if (outcome.timed_out) {
         failure = `Timed out after ${step.timeout} s at step: ${step.current_step} : ${commandLine}`;
+      } else if (lostOutput(outcome, spec.output_cap_bytes)) {
+        failure = `Insufficient storage: the output of step ${step.current_step} could not be written in full (is the disk full?) : ${commandLine}`;
       } else if (outcome.exit_code === null) {
         failure = `Unable to call commandRunner.run_cmd(): Killed by signal ${outcome.signal} : ${step.current_step} : ${commandLine}`;
       } else if (!(valid as number[]).includes(outcome.exit_code) && !(step.custom_exit_status && step.custom_exit_behaviour === COMPLETION.FAIL && customCodes(step).includes(outcome.exit_code))) {
@@ -422,7 +475,7 @@ export class Orchestrator {
         stderr_path: logs.stderr,
         started_at: outcome?.started_at ?? null,
         ended_at: endedAt,
-        message: failure ?? (run.cancelled ? 'Cancelled' : null),
+        message: failure ?? (run.cancelled ? (run.stopMessage ?? 'Cancelled') : null),
       });
       for (const r of stored) {
         this.deps.runs.addResult({
@@ -478,11 +531,77 @@ export class Orchestrator {
   }
 
   private afterFinal(run: Active, status: StatusCode, message: string): void {
+    clearTimeout(run.deadline);
     this.emitSubmission(run, status, message);
     if (run.running === 0 || status !== STATUS.Cancelled) this.active.delete(run.sub.id);
     else setImmediate(() => this.active.delete(run.sub.id));
     const root = path.join(run.plan.steps[0]?.root_path || this.deps.workRoot, run.sub.uuid);
     if (run.running <= 1) void fs.promises.rm(root, { recursive: true, force: true });
+  }
+
+  /** Shutdown stopped this attempt: record it, keep the submission unfinished; the next start runs the step again. */
+  private async interrupted(run: Active, st: StepState, id: number, outcome: AttemptOutcome | null, spec: AttemptSpec): Promise<void> {
+    st.phase = 'waiting';
+    const message = 'the server shut down while this attempt was running; it runs again on the next start';
+    await this.deps.writer.write(() => {
+      this.deps.runs.finishAttempt({
+        id,
+        state: 'crash',
+        pid: outcome?.pid ?? null,
+        exit_code: outcome?.exit_code ?? null,
+        signal: outcome?.signal ?? null,
+        stdout_path: null,
+        stderr_path: path.relative(this.deps.dataRoot, spec.stderr_file),
+        started_at: outcome?.started_at ?? null,
+        ended_at: nowIso(),
+        message,
+      });
+      if (!run.cancelled && run.status < STATUS.Complete) {
+        this.deps.runs.setSubmissionState(run.sub, STATUS.Running, `Interrupted by shutdown at step ${st.step.current_step}; resumes on the next start`, st.step.step_id, HOST);
+      }
+    });
+    this.emitAttempt(run, st.step.key, id, 'crash', outcome?.exit_code ?? null);
+    await fs.promises.rm(spec.cwd, { recursive: true, force: true });
+  }
+
+  /**
+   * Last resort when handling an attempt threw (a full disk refusing results or the store's commit): the run
+   * ends in Error with the reason instead of staying Running; results it could not record are removed.
+   */
+  private async failed(run: Active, key: string, error: unknown): Promise<void> {
+    const st = run.steps.get(key) as StepState;
+    console.error(`step ${key} of ${run.sub.uuid} failed inside the engine:`, error);
+    killGroup(st.pid);
+    st.pid = null;
+    st.phase = 'failed';
+    const code = (error as { code?: string }).code ?? '';
+    const message =
+      code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT'
+        ? `Insufficient storage: the disk filled up during step ${st.step.current_step}; the run was stopped`
+        : `Internal error during step ${st.step.current_step}: ${(error as Error).message ?? String(error)}`;
+    // Free what this run holds in its working folders first: it is often what filled the disk.
+    await fs.promises.rm(path.join(st.step.root_path || this.deps.workRoot, run.sub.uuid), { recursive: true, force: true });
+    try {
+      const recorded = new Set(this.deps.runs.results(run.sub.id).map((r) => path.join(this.deps.dataRoot, r.path)));
+      for (const r of run.results.filter((x) => !recorded.has(x.abs))) fs.rmSync(r.abs, { force: true });
+      run.results = run.results.filter((x) => recorded.has(x.abs));
+      const stored = this.deps.runs.submissionById(run.sub.id);
+      if (stored && stored.status < STATUS.Complete) {
+        run.status = stored.status;
+        const open = this.deps.runs.attempts(run.sub.id).filter((a) => a.step_key === key && a.state === 'running');
+        void this.deps.writer.write(() => {
+          for (const a of open) {
+            this.deps.runs.finishAttempt({ ...a, state: 'failed', exit_code: a.exit_code, signal: a.signal, started_at: null, ended_at: nowIso(), message });
+          }
+        });
+      }
+      await this.finish(run, STATUS.Error, message, st.step.step_id);
+    } catch (again) {
+      // The store refuses even this: the attempt stays recorded as running, which the next start reports.
+      console.error(`could not record the failure of ${run.sub.uuid}:`, again);
+      if (run.status < STATUS.Complete) run.status = STATUS.Error;
+      this.afterFinal(run, STATUS.Error, message);
+    }
   }
 
   // File staging is synchronous on purpose: a handful of metadata calls (mkdir, link, rename) on small
@@ -596,6 +715,11 @@ function scriptParams(step: PlannedStep): NonNullable<AttemptSpec['script_params
       const pv = step.param_values[flag];
       return pv ? { flag, value: pv.value, bool: false } : { flag, value: null, bool: true };
     });
+}
+
+/** Output the process wrote but the disk refused: the file was cut short below the cap. */
+function lostOutput(outcome: AttemptOutcome, cap: number): boolean {
+  return (outcome.stdout_truncated && outcome.stdout_bytes <= cap) || (outcome.stderr_truncated && outcome.stderr_bytes <= cap);
 }
 
 function listOutputs(cwd: string, outGlobs: string[]): string[] {

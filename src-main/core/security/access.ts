@@ -90,9 +90,10 @@ export class IntakeGuard {
 
   constructor(private readonly deps: IntakeGuardDeps) {}
 
-  async run<T>(form: SubmissionForm, admin: boolean, submit: () => Promise<T>): Promise<T> {
+  /** Runs `submit` (the intake of `request`) once the guard's checks pass. `admin`: a workbench test run, not capped. */
+  async run<T>(request: { jobs: string[]; uploadBytes: number }, admin: boolean, submit: () => Promise<T>): Promise<T> {
     const { policies, settings } = this.deps;
-    const jobs = [...new Set(jobNamesOf(form))];
+    const jobs = [...new Set(request.jobs)];
     const caller = currentCaller();
     if (caller) {
       const problem = accessProblem(caller, jobs, policies);
@@ -105,7 +106,7 @@ export class IntakeGuard {
       for (const job of jobs) {
         const policy = policies.get(job);
         const cap = policy.upload_limit_bytes ?? s.upload_limit_bytes;
-        if (form.file && form.file.size > cap) {
+        if (request.uploadBytes > cap) {
           const message = `Upload exceeds the limit of ${cap} bytes for ${job}`;
           throw new AppError('TooLarge', message, { error: message });
         }

@@ -681,10 +681,10 @@ export function checkTask(input: unknown, path: string, lookup: ConfigLookup): P
   checkRequiredString(out, field(path, 'in_glob'), input.in_glob);
   checkRequiredString(out, field(path, 'out_glob'), input.out_glob);
   checkOptionalString(out, field(path, 'stdout_glob'), input.stdout_glob);
-  const executableProblems = out.length;
-  checkRequiredString(out, field(path, 'executable'), input.executable);
-  if (out.length === executableProblems && typeof input.executable === 'string' && behaviour !== undefined && COMMAND_BEHAVIOURS.has(behaviour)) {
-    const message = checkExecutable(input.executable);
+  const executable = input.executable;
+  checkRequiredString(out, field(path, 'executable'), executable);
+  if (typeof executable === 'string' && executable.trim() !== '' && behaviour !== undefined && COMMAND_BEHAVIOURS.has(behaviour)) {
+    const message = checkExecutable(executable);
     if (message) out.push({ path: field(path, 'executable'), message });
   }
 

@@ -28,7 +28,7 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before we answer (a submission's 201 promises durability).
+  // FULL for one-off writers (CLI import); the engine's GroupWriter switches to NORMAL plus its own WAL fsync.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

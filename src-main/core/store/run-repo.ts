@@ -91,7 +91,8 @@ export class RunRepo {
            @input_path, @input_name, @input_size, @params, @plan, 0, 'Submitted', @now, @now)`,
       ),
       insertMessage: db.prepare('INSERT INTO message (submission_id, step_id, message, created_at) VALUES (?, ?, ?, ?)'),
-      unfinishedByIp: db.prepare('SELECT COUNT(*) AS n FROM submission WHERE ip = ? AND status <= 1'),
+      // Bounded: quota arithmetic never needs to count past its largest limit.
+      unfinishedByIp: db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM submission WHERE ip = ? AND status <= 1 LIMIT ?)'),
       submissionByUuid: db.prepare(
         'SELECT s.*, b.uuid AS batch_uuid FROM submission s JOIN batch b ON b.id = s.batch_id WHERE s.uuid = ?',
       ),
@@ -154,8 +155,9 @@ export class RunRepo {
     return { batch_id, submission_ids };
   }
 
-  unfinishedCount(ip: string): number {
-    return (this.s.unfinishedByIp.get(ip) as { n: number }).n;
+  /** Unfinished submissions of one client, counted up to `cap`. */
+  unfinishedCount(ip: string, cap: number): number {
+    return (this.s.unfinishedByIp.get(ip, cap) as { n: number }).n;
   }
 
   submission(uuid: string): SubmissionRow | undefined {

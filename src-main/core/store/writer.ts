@@ -1,4 +1,6 @@
-// Group commit: every write queued in one event-loop turn shares one transaction (one fsync).
+// Group commit: every write queued in one event-loop turn shares one transaction, and durable ones
+// share one fsync of the write-ahead log, done off the main thread.
+import fs from 'node:fs';
 import type { Db } from './db';
 
 interface Pending {
@@ -10,20 +12,28 @@ interface Pending {
 
 /**
  * Writes are functions run inside a shared transaction. Each runs in its own savepoint, so one
- * failing write rolls back only itself. The promise settles once the shared commit is on disk.
+ * failing write rolls back only itself.
+ *
+ * The connection runs with synchronous=NORMAL: a commit appends to the WAL without fsync, which
+ * survives a process crash. For durable writes the writer then fsyncs the WAL file on the thread
+ * pool and resolves only after that, so an acknowledged submission also survives a power cut,
+ * while the main thread never blocks on the disk and concurrent requests share one fsync.
  */
 export class GroupWriter {
   private queue: Pending[] = [];
   private scheduled = false;
   private closed = false;
-  private synchronous: 'FULL' | 'NORMAL' = 'FULL';
+  private walFd: number | null = null;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The database file; its WAL is `<file>-wal`. */
+    private readonly dbFile: string,
+  ) {
+    db.pragma('synchronous = NORMAL');
+  }
 
-  /**
-   * `durable`: the commit is fsynced before the promise resolves (accepted submissions). Run-state
-   * writes are not: in WAL mode they survive a process crash, and recovery re-runs what a power cut loses.
-   */
+  /** `durable`: the promise resolves once the commit is fsynced (accepted submissions). */
   write<T>(fn: () => T, options: { durable?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
@@ -41,11 +51,6 @@ export class GroupWriter {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const wanted = batch.some((p) => p.durable) ? 'FULL' : 'NORMAL';
-    if (wanted !== this.synchronous) {
-      this.db.pragma(`synchronous = ${wanted}`);
-      this.synchronous = wanted;
-    }
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     const savepoint = this.db.transaction((fn: () => unknown) => fn());
     try {
@@ -62,11 +67,43 @@ export class GroupWriter {
       for (const p of batch) p.reject(error);
       return;
     }
-    batch.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
+    const settle = (p: Pending, i: number) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value));
+    if (!batch.some((p) => p.durable)) {
+      batch.forEach(settle);
+      return;
+    }
+    this.syncWal((error) => {
+      batch.forEach((p, i) => (error && outcomes[i].ok && p.durable ? p.reject(error) : settle(p, i)));
+    });
+  }
+
+  private syncWal(done: (error: Error | null) => void): void {
+    try {
+      this.walFd ??= fs.openSync(`${this.dbFile}-wal`, 'r+');
+    } catch (error) {
+      // No WAL file (an in-memory store): fall back to a synchronous checkpoint, which syncs the database.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.db.pragma('wal_checkpoint(FULL)');
+        done(null);
+        return;
+      }
+      done(error as Error);
+      return;
+    }
+    fs.fdatasync(this.walFd, (error) => done(error));
   }
 
   close(): void {
     this.flush();
     this.closed = true;
+    if (this.walFd !== null) {
+      // The last durable commits have their own fsync in flight; make sure of it before closing.
+      try {
+        fs.fdatasyncSync(this.walFd);
+      } finally {
+        fs.closeSync(this.walFd);
+        this.walFd = null;
+      }
+    }
   }
 }

@@ -60,38 +60,53 @@ function ParametersTable({ draft }: { draft: TaskDraft }) {
       {draft.parameters.length === 0 ? (
         <p className="muted small">None. Clients send one field per parameter, named {draft.name || 'task'}_alias.</p>
       ) : (
-        <div className="param-table" role="table" aria-label="Parameters">
-          <div className="param-row head" role="row">
-            <span>flag</span>
-            <span>alias</span>
-            <span>default</span>
-            <span>sample</span>
-            <span title="bool: a switch, present or absent">bool</span>
-            <span title="spacing: put a space between flag and value">spc</span>
-            <span title="switchless: only the value, no flag">val</span>
-            <span />
-          </div>
+        <div className="param-list" aria-label="Parameters">
           {draft.parameters.map((p, i) => (
-            <div className="param-row" role="row" key={i}>
-              <input aria-label={`Parameter ${i + 1} flag`} value={p.flag} onChange={(e) => set(i, { flag: e.target.value }, 'flag')} placeholder="-t" />
-              <input aria-label={`Parameter ${i + 1} alias`} value={p.alias} onChange={(e) => set(i, { alias: e.target.value }, 'alias')} placeholder="alias" />
-              <input
-                aria-label={`Parameter ${i + 1} default`}
-                value={p.default ?? ''}
-                onChange={(e) => set(i, { default: e.target.value === '' ? null : e.target.value }, 'default')}
-              />
-              <input
-                aria-label={`Parameter ${i + 1} sample value`}
-                value={samples?.[p.alias] ?? ''}
-                placeholder={p.default ?? (p.bool_valued ? 'TRUE' : '')}
-                onChange={(e) => s.setSample(draft.tid, p.alias, e.target.value)}
-              />
-              <input type="checkbox" aria-label={`Parameter ${i + 1} bool`} checked={p.bool_valued} onChange={(e) => set(i, { bool_valued: e.target.checked }, 'bool')} />
-              <input type="checkbox" aria-label={`Parameter ${i + 1} spacing`} checked={p.spacing} onChange={(e) => set(i, { spacing: e.target.checked }, 'spacing')} />
-              <input type="checkbox" aria-label={`Parameter ${i + 1} switchless`} checked={p.switchless} onChange={(e) => set(i, { switchless: e.target.checked }, 'switchless')} />
-              <button type="button" className="btn small ghost" aria-label={`Remove parameter ${i + 1}`} onClick={() => remove(i)}>
-                ✕
-              </button>
+            <div className="param" key={i}>
+              <div className="param-fields">
+                <label>
+                  flag
+                  <input aria-label={`Parameter ${i + 1} flag`} value={p.flag} onChange={(e) => set(i, { flag: e.target.value }, 'flag')} placeholder="-t" />
+                </label>
+                <label>
+                  alias
+                  <input aria-label={`Parameter ${i + 1} alias`} value={p.alias} onChange={(e) => set(i, { alias: e.target.value }, 'alias')} placeholder="alias" />
+                </label>
+                <label>
+                  default
+                  <input
+                    aria-label={`Parameter ${i + 1} default`}
+                    value={p.default ?? ''}
+                    onChange={(e) => set(i, { default: e.target.value === '' ? null : e.target.value }, 'default')}
+                  />
+                </label>
+                <label title="Used only for the preview above">
+                  sample
+                  <input
+                    aria-label={`Parameter ${i + 1} sample value`}
+                    value={samples?.[p.alias] ?? ''}
+                    placeholder={p.default ?? (p.bool_valued ? 'TRUE' : '')}
+                    onChange={(e) => s.setSample(draft.tid, p.alias, e.target.value)}
+                  />
+                </label>
+              </div>
+              <div className="param-flags">
+                <label title="A switch: present or absent (send TRUE or FALSE)">
+                  <input type="checkbox" aria-label={`Parameter ${i + 1} bool`} checked={p.bool_valued} onChange={(e) => set(i, { bool_valued: e.target.checked }, 'bool')} />
+                  bool
+                </label>
+                <label title="A space between flag and value: -t 12, not -t12">
+                  <input type="checkbox" aria-label={`Parameter ${i + 1} spacing`} checked={p.spacing} onChange={(e) => set(i, { spacing: e.target.checked }, 'spacing')} />
+                  spacing
+                </label>
+                <label title="Only the value, without the flag">
+                  <input type="checkbox" aria-label={`Parameter ${i + 1} switchless`} checked={p.switchless} onChange={(e) => set(i, { switchless: e.target.checked }, 'switchless')} />
+                  switchless
+                </label>
+                <button type="button" className="btn small ghost" aria-label={`Remove parameter ${i + 1}`} onClick={() => remove(i)}>
+                  Remove
+                </button>
+              </div>
             </div>
           ))}
         </div>

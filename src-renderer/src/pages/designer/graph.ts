@@ -23,7 +23,7 @@ export const isStep = (n: DesignNode): n is StepNode => n.type === 'step';
 export const edgeId = (source: string, target: string): string => `${source}->${target}`;
 export const makeEdge = (source: string, target: string): DesignEdge => ({ id: edgeId(source, target), source, target });
 
-export const COLUMN = 300;
+export const COLUMN = 280;
 export const ROW = 130;
 
 export function blankTask(name: string, backend: string | null): TaskInput {
