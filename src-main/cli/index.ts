@@ -1,6 +1,7 @@
 // The `aa` command line: serve | import | export | run. Parsing with commander; each command calls the core.
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { createCore, type CoreInternals } from '../core';
 import { defaultDataDir } from '../core/paths';
@@ -9,6 +10,8 @@ import { syncValidatorTypes } from '../core/store/config-repo';
 import { listValidators } from '../core/validators';
 import { importConfig, exportConfig } from '../core/config';
 import { startServer } from '../server/app';
+import { WORKER_DEFAULTS, workerCommand } from './worker';
+import { createWorkerToken, revokeWorkerToken } from '../core/queue/worker-registry';
 import { AppError } from '../core/errors';
 import { STATUS_LABELS, STATUS } from '../core/model/types';
 
@@ -39,14 +42,33 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option('--paused', 'start with the queue paused: submissions are stored, nothing starts until resumed')
     .option('--concurrency <n>', 'concurrent task attempts (default: CPU count)')
-    .action(async (opts: { host: string; port: string; dataDir?: string; paused?: boolean; concurrency?: string }) => {
+    .option('--redis <url>', 'scale-out: dispatch steps through BullMQ on this Redis (redis://HOST:6379) to `aa worker` machines')
+    .option('--no-local-worker', 'scale-out: run no steps on this machine, only on workers')
+    .action(async (opts: { host: string; port: string; dataDir?: string; paused?: boolean; concurrency?: string; redis?: string; localWorker: boolean }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderError(2, 'aa.badPort', `error: invalid --port "${opts.port}"`);
       const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
       if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
         throw new CommanderError(2, 'aa.badConcurrency', `error: invalid --concurrency "${opts.concurrency}"`);
       }
-      await serve({ host: opts.host, port, dataDir: resolveDataDir(opts.dataDir), paused: !!opts.paused, concurrency });
+      await serve({ host: opts.host, port, dataDir: resolveDataDir(opts.dataDir), paused: !!opts.paused, concurrency, redis: opts.redis, localWorker: opts.localWorker });
+    });
+
+  program
+    .command('worker')
+    .description('run steps on this machine for a server in scale-out mode (aa serve --redis ...)')
+    .option('--server <url>', 'the workbench server, e.g. http://lab-pc:8610')
+    .option('--token <token>', 'a worker token created in the app (default: $AA_WORKER_TOKEN)')
+    .option('--queues <list>', 'queue types to serve, comma-separated', WORKER_DEFAULTS.queues.join(','))
+    .option('--concurrency <n>', 'steps at once from each queue (default: CPU count)')
+    .option('--redis <url>', 'Redis URL to use instead of the one the server hands out')
+    .option('--work-dir <dir>', 'parent folder of the per-step temporary folders', os.tmpdir())
+    .option('--transfer-tries <n>', 'tries per file transfer before the step fails', String(WORKER_DEFAULTS.transferTries))
+    .option('--new-token <name>', 'on the server machine: create a worker token, print it once, and exit')
+    .option('--revoke-token <name>', 'on the server machine: revoke the worker tokens with this name, and exit')
+    .addOption(dataDirOption())
+    .action(async (opts: WorkerCliOptions) => {
+      process.exitCode = await worker(opts);
     });
 
   program
@@ -103,6 +125,47 @@ export function buildProgram(): Command {
   return program;
 }
 
+interface WorkerCliOptions {
+  server?: string;
+  token?: string;
+  queues: string;
+  concurrency?: string;
+  redis?: string;
+  workDir: string;
+  transferTries: string;
+  newToken?: string;
+  revokeToken?: string;
+  dataDir?: string;
+}
+
+async function worker(opts: WorkerCliOptions): Promise<number> {
+  if (opts.newToken !== undefined || opts.revokeToken !== undefined) {
+    const db = openStore(opts.dataDir);
+    try {
+      if (opts.newToken !== undefined) {
+        const created = createWorkerToken(db, opts.newToken);
+        console.log(`Worker token "${created.name}" (shown once; store it on the worker machine):`);
+        console.log(created.token);
+      } else {
+        const n = revokeWorkerToken(db, opts.revokeToken as string);
+        console.log(n > 0 ? `Revoked ${n} worker token(s) named "${opts.revokeToken}"` : `No live worker token named "${opts.revokeToken}"`);
+        if (n === 0) return 1;
+      }
+      return 0;
+    } finally {
+      db.close();
+    }
+  }
+  const token = opts.token ?? process.env.AA_WORKER_TOKEN;
+  if (!opts.server || !token) throw new CommanderError(2, 'aa.workerArgs', 'error: aa worker needs --server URL and --token TOKEN (or $AA_WORKER_TOKEN)');
+  const concurrency = opts.concurrency === undefined ? WORKER_DEFAULTS.concurrency : Number(opts.concurrency);
+  const tries = Number(opts.transferTries);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new CommanderError(2, 'aa.badConcurrency', `error: invalid --concurrency "${opts.concurrency}"`);
+  if (!Number.isInteger(tries) || tries < 1) throw new CommanderError(2, 'aa.badTries', `error: invalid --transfer-tries "${opts.transferTries}"`);
+  const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
+  return workerCommand({ server: opts.server, token, queues, concurrency, redis: opts.redis, workDir: opts.workDir, transferTries: tries });
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(/\s+/).filter(Boolean)];
 }
@@ -118,11 +181,13 @@ function openStore(dir?: string) {
   return db;
 }
 
-export async function serve(opts: { host: string; port: number; dataDir: string; paused: boolean; concurrency?: number }): Promise<void> {
+export async function serve(opts: { host: string; port: number; dataDir: string; paused: boolean; concurrency?: number; redis?: string; localWorker?: boolean }): Promise<void> {
   const core = await createCore({
     dataDir: opts.dataDir,
     workerFile: BUILD_PATHS.workerFile,
     paused: opts.paused,
+    redis: opts.redis,
+    localWorker: opts.localWorker,
     settings: opts.concurrency ? { concurrency: opts.concurrency } : undefined,
   });
   const running = await startServer(core, { host: opts.host, port: opts.port, uiDir: BUILD_PATHS.uiDir });

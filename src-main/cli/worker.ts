@@ -199,7 +199,24 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     }
   };
 
-  const workers = opts.queues.map((q) => {
+  let workers: Worker[] = [];
+  let cancels: IORedis | null = null;
+  let beats: NodeJS.Timeout | undefined;
+  const stop = (force = false, reason?: Error): Promise<void> => {
+    if (force) for (const pid of pids.values()) killGroup(pid);
+    if (stopping) return stopping;
+    stopping = (async () => {
+      clearInterval(beats);
+      await Promise.allSettled(workers.map((w) => w.close(force)));
+      cancels?.disconnect();
+      await send({ stopped: true, running: 0 }).catch(() => undefined);
+      if (reason) settle.reject(reason);
+      else settle.resolve();
+    })();
+    return stopping;
+  };
+
+  workers = opts.queues.map((q) => {
     const w = new Worker(bullQueueName(q), process_, {
       connection,
       prefix: config.prefix,
@@ -221,28 +238,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
 
   // Cancelled steps: the server names the job; its process group is killed and the job finishes as killed.
-  const cancels = new IORedis(connection);
+  cancels = new IORedis(connection);
   cancels.on('error', () => undefined);
   await cancels.subscribe(config.cancel_channel);
   cancels.on('message', (_channel: string, jobId: string) => {
     const pid = pids.get(jobId);
     if (pid) killGroup(pid);
   });
-
-  let beats: NodeJS.Timeout | undefined;
-  const stop = (force = false, reason?: Error): Promise<void> => {
-    if (force) for (const pid of pids.values()) killGroup(pid);
-    if (stopping) return stopping;
-    stopping = (async () => {
-      clearInterval(beats);
-      await Promise.allSettled(workers.map((w) => w.close(force)));
-      cancels.disconnect();
-      await send({ stopped: true, running: 0 }).catch(() => undefined);
-      if (reason) settle.reject(reason);
-      else settle.resolve();
-    })();
-    return stopping;
-  };
 
   beats = setInterval(() => void heartbeat(), config.heartbeat_ms);
   await heartbeat();
@@ -299,4 +301,26 @@ function redactUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
+}
+
+/** The `aa worker` command: start, stop cleanly on the first Ctrl-C (running steps finish), at once on the second. */
+export async function workerCommand(opts: Omit<WorkerOptions, 'log'>): Promise<number> {
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const worker = await startWorker({ ...opts, log });
+  let signals = 0;
+  const onSignal = () => {
+    signals += 1;
+    log(signals === 1 ? 'stopping: no new steps; waiting for running ones (Ctrl-C again to kill them)' : 'killing running steps');
+    void worker.stop(signals > 1);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await worker.done;
+    log('stopped');
+    return 0;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
 }

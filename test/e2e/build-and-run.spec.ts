@@ -36,6 +36,10 @@ test('tmp_count is built with mouse and keyboard, published, called over HTTP an
   await connect(page, stepOf(page, 'count_lines'), page.getByTestId('node-output'));
   await expect(page.locator('.react-flow__edge')).toHaveCount(3);
 
+  // A validator type dragged from the palette lands on the Input.
+  await dropOnCanvas(page, 'palette-validator-none', 300, 500);
+  await expect(page.getByTestId('node-input')).toContainText('none');
+
   await expect(page.getByTestId('publish-reason')).toHaveText('Save first');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Unsaved')).toHaveCount(0);

@@ -591,7 +591,8 @@ export class Orchestrator {
         const open = this.deps.runs.attempts(run.sub.id).filter((a) => a.step_key === key && a.state === 'running');
         void this.deps.writer.write(() => {
           for (const a of open) {
-            this.deps.runs.finishAttempt({ ...a, state: 'failed', exit_code: a.exit_code, signal: a.signal, started_at: null, ended_at: nowIso(), message });
+            const { id, pid, exit_code, signal, stdout_path, stderr_path } = a;
+            this.deps.runs.finishAttempt({ id, pid, exit_code, signal, stdout_path, stderr_path, state: 'failed', started_at: null, ended_at: nowIso(), message });
           }
         });
       }

@@ -4,6 +4,7 @@ import type { Core } from '../../core/api';
 import { AppError, notFound } from '../../core/errors';
 import type { Job } from '../../core/model/types';
 import * as config from '../../core/store/config-repo';
+import { publishJob } from '../../core/publish';
 import { listValidators } from '../../core/validators';
 import { checkExecutable, renderCommand } from '../../core/plan/command';
 import { planParams, restField } from '../../core/plan/params';
@@ -143,7 +144,7 @@ export function configRoutes(router: Router, core: Core): void {
       const message = `${name} cannot be published: ${problems[0].message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`;
       throw new AppError('Invalid', message, { error: message, problems });
     }
-    config.setRunnable(db, name, true);
+    publishJob(db, name);
     res.json(config.getJob(db, name));
   });
   router.post('/jobs/:name/unpublish', (req, res) => {

@@ -192,7 +192,8 @@ function JobList() {
 }
 
 function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: (p: 'properties' | 'test') => void }) {
-  const doc = useDesigner((s) => s.doc);
+  // The name only: the toolbar must not re-render on every drag frame.
+  const name = useDesigner((s) => s.doc?.name);
   const dirty = useDesigner((s) => s.dirty);
   const original = useDesigner((s) => s.original);
   const published = useDesigner((s) => s.published);
@@ -203,7 +204,7 @@ function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: 
   const checked = useDesigner((s) => s.checkedSerial !== null);
   const [leaving, setLeaving] = useState(false);
   const [help, setHelp] = useState(false);
-  if (!doc) return null;
+  if (name === undefined) return null;
   const s = designerStore.getState();
 
   const reason = !original || dirty ? 'Save first' : !checked ? 'Checking…' : problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''} to fix` : null;
@@ -217,7 +218,7 @@ function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: 
   };
   const publish = async () => {
     await s.publish();
-    if (designerStore.getState().published) toast('ok', `${doc.name} is published`);
+    if (designerStore.getState().published) toast('ok', `${name} is published`);
   };
   const toList = () => {
     if (dirty) setLeaving(true);
@@ -233,7 +234,7 @@ function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: 
       <input
         className="job-name"
         aria-label="Job name"
-        value={doc.name}
+        value={name}
         onChange={(e) => s.setMeta({ name: e.target.value.replace(/\s/g, '_') })}
       />
       <span className={`badge ${published ? 'state-complete' : 'muted'}`}>{published ? 'Published' : 'Draft'}</span>
@@ -309,7 +310,7 @@ function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: 
             </>
           }
         >
-          <p>“{doc.name || 'The new job'}” has unsaved changes.</p>
+          <p>“{name || 'The new job'}” has unsaved changes.</p>
         </Dialog>
       )}
       {help && (

@@ -1,12 +1,12 @@
 // The three node kinds on the canvas: Input + Validators, Step (one Task), Output.
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
-import { useDesigner } from './store';
+import { problemIndex, useDesigner } from './store';
 import type { InputNode, OutputNode, StepNode } from './graph';
 
 function useProblems(key: string): { count: number; first: string } {
-  const count = useDesigner((s) => s.problems.filter((p) => p.keys.includes(key)).length);
-  const first = useDesigner((s) => s.problems.find((p) => p.keys.includes(key))?.message ?? '');
+  const count = useDesigner((s) => problemIndex(s.problems).get(key)?.count ?? 0);
+  const first = useDesigner((s) => problemIndex(s.problems).get(key)?.first ?? '');
   return { count, first };
 }
 

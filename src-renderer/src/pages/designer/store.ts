@@ -152,6 +152,23 @@ export function serialise(doc: DesignerDoc): string {
   return JSON.stringify({ job, tasks: used.map((tid) => (doc.drafts[tid] ? taskInputOf(doc.drafts[tid]) : null)) });
 }
 
+const indexes = new WeakMap<Problem[], Map<string, { count: number; first: string }>>();
+/** Problems by step key, built once per check so each node looks itself up in O(1). */
+export function problemIndex(problems: Problem[]): Map<string, { count: number; first: string }> {
+  let index = indexes.get(problems);
+  if (!index) {
+    index = new Map();
+    for (const p of problems) {
+      for (const key of p.keys) {
+        const known = index.get(key);
+        index.set(key, known ? { count: known.count + 1, first: known.first } : { count: 1, first: p.message });
+      }
+    }
+    indexes.set(problems, index);
+  }
+  return index;
+}
+
 export const selectedNodes = (doc: DesignerDoc | null): DesignNode[] => doc?.nodes.filter((n) => n.selected) ?? [];
 
 /** Drafts of the Tasks the open Job's steps use. */

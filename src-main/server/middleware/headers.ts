@@ -1,0 +1,29 @@
+// Security headers on every response: no sniffing, no framing, a content policy for the UI and a stricter one elsewhere.
+import type { NextFunction, Request, Response } from 'express';
+
+const BASE = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
+};
+
+// The UI's own <meta> policy, plus what only a header can say (framing, plugins, base URL).
+const UI_POLICY =
+  "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
+// Result files are untrusted: opened in a browser, they run nothing.
+const FILE_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+const API_PREFIXES = ['/api/', '/analytics_automated'];
+
+export function securityHeaders(req: Request, res: Response, next: NextFunction): void {
+  res.set(BASE);
+  const p = req.path;
+  const policy = p.startsWith('/submissions/') ? FILE_POLICY : API_PREFIXES.some((x) => p.startsWith(x)) ? API_POLICY : UI_POLICY;
+  res.set('Content-Security-Policy', policy);
+  next();
+}

@@ -1,0 +1,24 @@
+// The upload limits the service guard sets for one request, read by the multipart parser.
+import type { Request } from 'express';
+
+export interface UploadPolicy {
+  /** Largest file, bytes, before the Job is known (the most any service this caller may use allows). */
+  fileBytes: number;
+  fields: number;
+  fieldBytes: number;
+  files: number;
+  /** Refuse the body after this long without a byte (408). */
+  idleMs: number;
+  /** A service's own file cap, applied as soon as the form names the Job. */
+  fileBytesFor(jobName: string): number;
+}
+
+const policies = new WeakMap<Request, UploadPolicy>();
+
+export function setUploadPolicy(req: Request, policy: UploadPolicy): void {
+  policies.set(req, policy);
+}
+
+export function uploadPolicyOf(req: Request): UploadPolicy | undefined {
+  return policies.get(req);
+}
