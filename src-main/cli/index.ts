@@ -1,4 +1,4 @@
-// The `aa` command line: serve | import | export | run. Parsing with commander; each command calls the core.
+// The `aa` command line: serve | worker | import | export | run. Parsing with commander; each command calls the core.
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { syncValidatorTypes } from '../core/store/config-repo';
 import { listValidators } from '../core/validators';
 import { importConfig, exportConfig } from '../core/config';
 import { startServer } from '../server/app';
+import { readRuntimeFile } from '../core/security/runtime-file';
 import { WORKER_DEFAULTS, workerCommand } from './worker';
 import { createWorkerToken, revokeWorkerToken } from '../core/queue/worker-registry';
 import { AppError } from '../core/errors';
@@ -122,7 +123,47 @@ export function buildProgram(): Command {
       process.exitCode = await runLocal(job, input, opts.param, opts.name, Number(opts.timeout), resolveDataDir(opts.dataDir));
     });
 
+  program
+    .command('cancel')
+    .description('cancel a submission: queued steps never start, running ones are killed; asks the running server if there is one')
+    .argument('<uuid>', 'submission UUID')
+    .addOption(dataDirOption())
+    .action(async (uuid: string, opts: { dataDir?: string }) => {
+      process.exitCode = await cancelRun(uuid, resolveDataDir(opts.dataDir));
+    });
+
   return program;
+}
+
+/** A live server owns its store and processes, so it is asked; without one the store is opened (queue paused). */
+async function cancelRun(uuid: string, dataDir: string): Promise<number> {
+  const live = readRuntimeFile(dataDir);
+  if (live) {
+    const res = await fetch(`${live.url}/api/admin/runs/${encodeURIComponent(uuid)}/cancel`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${live.token}` },
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      console.error(res.status === 404 ? `error: no submission ${uuid}` : `error: the server answered ${res.status}: ${text}`);
+      return 1;
+    }
+    console.log((JSON.parse(text) as { cancelled: boolean }).cancelled ? `Cancelled ${uuid}` : `${uuid} had already finished; nothing to cancel`);
+    return 0;
+  }
+  const core = await createCore({ dataDir, workerFile: BUILD_PATHS.workerFile, paused: true });
+  try {
+    const sub = core.runs.submission(uuid);
+    if (!sub) {
+      console.error(`error: no submission ${uuid}`);
+      return 1;
+    }
+    const cancelled = await core.cancel(uuid);
+    console.log(cancelled ? `Cancelled ${uuid}` : `${uuid} had already finished (${STATUS_LABELS[sub.status]}); nothing to cancel`);
+    return 0;
+  } finally {
+    await core.close();
+  }
 }
 
 interface WorkerCliOptions {
@@ -194,13 +235,15 @@ export async function serve(opts: { host: string; port: number; dataDir: string;
   console.log(`A_A Workbench serving data dir ${opts.dataDir}`);
   console.log(`Workbench: ${running.workbenchUrl}`);
   console.log(`A_A-compatible API: ${running.url}/analytics_automated/`);
+  if (opts.redis) console.log(`Scale-out: steps go through Redis ${opts.redis}; add machines with \`aa worker --server ${running.url} --token TOKEN\``);
   if (opts.paused) console.log('Queue paused: submissions are stored; resume from the workbench (Settings) or POST /api/admin/queue/resume.');
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('Stopping: no new submissions; waiting for running steps…');
-    await running.close();
+    // Intake stops first; requests in flight and running steps then get the grace period.
+    await running.close(core.settings().shutdown_grace_ms);
     await core.close();
     process.exit(0);
   };

@@ -40,6 +40,8 @@ export interface SubmitOptions {
   ip: string;
   /** Workbench test runs bypass the runnable switch and quotas. */
   admin?: boolean;
+  /** UUID for the (first) submission, when the upload was already written into its folder. */
+  submissionUuid?: string;
 }
 
 export interface SubmitResult {

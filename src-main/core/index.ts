@@ -96,6 +96,11 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   };
   // Uploads that were in flight when the process stopped were never accepted.
   for (const entry of fs.readdirSync(paths.tmp)) fs.rmSync(path.join(paths.tmp, entry), { recursive: true, force: true });
+  // Uploads stream straight into their submission's folder; a folder without a row was never accepted.
+  const known = new Set((db.prepare('SELECT uuid FROM submission').all() as Array<{ uuid: string }>).map((r) => r.uuid));
+  for (const entry of fs.readdirSync(paths.uploads)) {
+    if (!known.has(entry)) fs.rmSync(path.join(paths.uploads, entry), { recursive: true, force: true });
+  }
   // Nothing of this store runs yet: whatever works in its attempt folders was left by a previous run of the server.
   killStrays([paths.work, ...runs.unfinished().map((s) => path.join((JSON.parse(s.plan) as Plan).steps[0]?.root_path || paths.work, s.uuid))]);
   await reconcileFiles({ db, paths, settings: () => settings });

@@ -80,9 +80,9 @@ function snapshotOf(db: Db, job: Job): JobSnapshot {
   return { job: rest, tasks };
 }
 
-/** Layout (designer positions) does not change the contract, so it does not make a new version. */
+/** Layout (designer positions) and row ids (a save re-creates steps) do not change the contract, so they make no new version. */
 function contractKey(snapshot: JobSnapshot): string {
-  return JSON.stringify({ ...snapshot, job: { ...snapshot.job, steps: snapshot.job.steps.map((s) => ({ ...s, x: null, y: null })) } });
+  return JSON.stringify({ ...snapshot, job: { ...snapshot.job, steps: snapshot.job.steps.map((s) => ({ ...s, id: 0, x: null, y: null })) } });
 }
 
 /**

@@ -11,6 +11,13 @@ import { aaCompatRouter } from './routes/aa-compat';
 import { adminRouter } from './routes/admin';
 import { v1Router } from './routes/v1';
 import { workerApiRouter } from './routes/worker-api';
+import { securityHeaders } from './middleware/headers';
+import { cors } from './middleware/cors';
+import { serviceGuard } from './middleware/service-guard';
+import { isStoredFile } from './middleware/files';
+import { answerClientErrors, drain } from './middleware/client-errors';
+import { RetryLater } from '../core/security/access';
+import { removeRuntimeFile, writeRuntimeFile } from '../core/security/runtime-file';
 
 export interface ServerOptions {
   host: string;
@@ -27,22 +34,18 @@ export interface RunningServer {
   workbenchUrl: string;
   token: string;
   server: http.Server;
-  close(): Promise<void>;
+  /** Stops intake; requests in flight get up to `graceMs` (default 0: cut at once) before connections close. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function createApp(core: CoreInternals, uiDir: string, token: string): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use((_req, res, next) => {
-    res.set({
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-    });
-    next();
-  });
+  app.use(securityHeaders);
+  // Every service surface: browsers only from allowed origins, then who may call what (keys, quotas, limits).
+  const services = ['/analytics_automated', '/api/v1', '/submissions'];
+  app.use(services, cors(() => core.settings().cors_origins), serviceGuard(core));
 
   app.use('/analytics_automated', aaCompatRouter(core));
   app.use('/api/admin', adminRouter(core, { token }));
@@ -53,7 +56,7 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   app.get('/submissions/{*splat}', (req, res) => {
     const parts = (req.params as { splat?: string[] }).splat ?? [];
     const file = safeJoin(core.paths.uploads, parts.join('/'));
-    if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    if (!file || !isStoredFile(core.paths.uploads, file)) {
       res.status(404).json({ detail: 'Not found.' });
       return;
     }
@@ -78,12 +81,14 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   // One place maps error kinds to status codes; bodies never carry stack traces.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof AppError) {
+      // A refusal for too many requests says when to come back; A_A's queue limit clears as jobs finish.
+      if (error.kind === 'TooMany') res.set('Retry-After', String(error instanceof RetryLater ? error.retryAfterS : 30));
       const body = error.body ?? { error: error.message, ...(error.problems ? { problems: error.problems } : {}) };
       res.status(HTTP_STATUS[error.kind]).type('application/json').send(JSON.stringify(body));
       return;
     }
     const e = error as { status?: number; type?: string; code?: string; message?: string };
-    if (e.code === 'ENOSPC') {
+    if (e.code === 'ENOSPC' || e.code === 'SQLITE_FULL' || e.code === 'EDQUOT') {
       res.status(507).json({ error: 'Insufficient storage: the server disk is full' });
       return;
     }
@@ -104,6 +109,7 @@ export async function startServer(core: CoreInternals, options: ServerOptions): 
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // large uploads may take long; idle sockets are still reaped
   server.keepAliveTimeout = 5_000;
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -111,15 +117,15 @@ export async function startServer(core: CoreInternals, options: ServerOptions): 
   const address = server.address() as { port: number };
   const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
+  writeRuntimeFile(core.paths.root, { pid: process.pid, url, token });
   return {
     url,
     workbenchUrl: `${url}/#token=${token}`,
     token,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async (graceMs = 0) => {
+      removeRuntimeFile(core.paths.root);
+      await drain(server, graceMs);
+    },
   };
 }

@@ -26,10 +26,11 @@ export interface ParsedUpload {
 const tooLarge = (what: string) => new AppError('TooLarge', what, { error: what });
 
 /**
- * Parses the request body. Only `fileField` is stored (streamed to `<tmpDir>/<random>/<name>` and fsynced);
+ * Parses the request body. Only `fileField` is stored (streamed to `<tmpDir>/<random>/<name>`, or
+ * `<tmpDir>/<name>` in place, and fsynced);
  * other file parts are drained and ignored, as A_A ignores unknown fields.
  */
-export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, fileField = 'input_data'): Promise<ParsedUpload> {
+export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, fileField = 'input_data', inPlace = false): Promise<ParsedUpload> {
   const type = req.headers['content-type'] ?? '';
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(type)) {
     const mediaType = type.split(';')[0].trim();
@@ -37,7 +38,8 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
       new AppError('Unsupported', 'unsupported media type', { detail: `Unsupported media type "${mediaType}" in request.` }),
     );
   }
-  const dir = path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
+  // inPlace: the file is written straight into `tmpDir` (its final folder), saving a rename.
+  const dir = inPlace ? tmpDir : path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
   const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
 
   return new Promise<ParsedUpload>((resolve, reject) => {

@@ -127,13 +127,13 @@ describe('parameter definitions', () => {
 
   it('a default must be a valid value of its own parameter', () => {
     expect(checkParameterDefinition({ alias: 'x', type: 'integer', max: 10, default: '11' }, 'p', known)).toEqual([
-      { path: 'p.default', message: 'must be at most 10 (the default of a integer parameter)' },
+      { path: 'p.default', message: 'must be at most 10' },
     ]);
     expect(checkParameterDefinition({ alias: 'x', type: 'enum', enum: ['a'], default: 'b' }, 'p', known)).toEqual([
-      { path: 'p.default', message: 'must be one of "a" (the default of a enum parameter)' },
+      { path: 'p.default', message: 'must be one of "a"' },
     ]);
     expect(checkParameterDefinition({ alias: 'x', type: 'boolean', default: 'maybe' }, 'p', known)).toEqual([
-      { path: 'p.default', message: 'must be true or false (the default of a boolean parameter)' },
+      { path: 'p.default', message: 'must be true or false' },
     ]);
   });
 });

@@ -99,13 +99,16 @@ export async function submitAa(deps: IntakeDeps, form: SubmissionForm, options: 
   const placed: string[] = [];
   try {
     for (const job of jobs as Job[]) {
-      const uuid = uuid1();
+      const uuid = placed.length === 0 && options.submissionUuid ? options.submissionUuid : uuid1();
       const dir = path.join(deps.filesRoot, uuid, 'in');
-      await fs.promises.mkdir(dir, { recursive: true });
       const target = path.join(dir, name);
-      // The first submission takes the upload; the others share it through hard links.
-      if (placed.length === 0) await fs.promises.rename(file.path, target);
-      else await fs.promises.link(placed[0], target).catch(() => fs.promises.copyFile(placed[0], target));
+      // The first submission takes the upload (already in place when streamed there); the others
+      // share it through hard links.
+      if (target !== file.path) {
+        await fs.promises.mkdir(dir, { recursive: true });
+        if (placed.length === 0) await fs.promises.rename(file.path, target);
+        else await fs.promises.link(placed[0], target).catch(() => fs.promises.copyFile(placed[0], target));
+      }
       placed.push(target);
       subs.push({
         uuid,

@@ -215,7 +215,7 @@ export function checkParameterDefinition(p: Fields, path: string, hasValidator: 
             },
             parsed.value,
           );
-    if (problem) out.push({ path: at(path, 'default'), message: `${problem} (the default of a ${effective} parameter)` });
+    if (problem) out.push({ path: at(path, 'default'), message: problem });
   }
   return out;
 }

@@ -1,5 +1,8 @@
 // A_A-compatible routes under /analytics_automated/ (reference §2): same paths, fields, codes and bodies.
+import fs from 'node:fs';
+import path from 'node:path';
 import { Router, type Request, type Response, type NextFunction } from 'express';
+import { v1 as uuid1 } from 'uuid';
 import type { CoreInternals } from '../../core';
 import { AppError } from '../../core/errors';
 import { STATUS_LABELS } from '../../core/model/types';
@@ -52,12 +55,23 @@ export function aaCompatRouter(core: CoreInternals): Router {
 
   const submit = wrap(async (req, res) => {
     const settings = core.settings();
-    const upload = await parseUpload(req, core.paths.tmp, { ...DEFAULT_UPLOAD_LIMITS, fileBytes: settings.upload_limit_bytes });
+    // The upload streams straight into the folder of the submission it will become; a rejection removes it.
+    const uuid = uuid1();
+    const folder = path.join(core.paths.uploads, uuid);
+    let accepted = false;
     try {
-      const result = await core.submitAa(upload.form, { ip: clientIp(req) });
+      const upload = await parseUpload(
+        req,
+        path.join(folder, 'in'),
+        { ...DEFAULT_UPLOAD_LIMITS, fileBytes: settings.upload_limit_bytes },
+        'input_data',
+        true,
+      );
+      const result = await core.submitAa(upload.form, { ip: clientIp(req), submissionUuid: uuid });
+      accepted = true;
       send(res, 201, { UUID: result.batch_uuid, submission_name: result.submission_name });
     } finally {
-      await upload.cleanup();
+      if (!accepted) await fs.promises.rm(folder, { recursive: true, force: true });
     }
   });
   router.post(['/submission/', '/submission', '/submission.json'], submit);

@@ -3,7 +3,7 @@ import { createStore } from 'zustand/vanilla';
 import { useStore } from 'zustand';
 import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react';
 import { api, ApiError } from '../../api/client';
-import { stateLabel } from '../../components/format';
+import { isFinalState, stateLabel } from '../../components/format';
 import type {
   Backend,
   Job,
@@ -184,6 +184,34 @@ const sameTask = (draft: TaskDraft, task: Task | undefined): boolean => {
 };
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const FINAL_STEP: ReadonlySet<StepRunState> = new Set(['done', 'failed', 'crash', 'cancelled', 'skipped']);
+
+/**
+ * A step's newer news wins: a later attempt, or a final state of the same attempt. Events and
+ * the catch-up read race each other, so an older "running" must never undo a "done".
+ */
+export function withStep(run: TestRun, key: string, next: TestRun['steps'][string]): TestRun {
+  const current = run.steps[key];
+  if (current && current.attempt_id !== null && next.attempt_id !== null) {
+    if (next.attempt_id < current.attempt_id) return run;
+    if (next.attempt_id === current.attempt_id && FINAL_STEP.has(current.state) && !FINAL_STEP.has(next.state)) return run;
+  }
+  return { ...run, steps: { ...run.steps, [key]: next } };
+}
+
+/** The run's state; a final state is never replaced by an earlier one, and steps that never started did not run. */
+export function withStatus(run: TestRun, status: number, message: string): TestRun {
+  const label = stateLabel(status);
+  if (isFinalState(run.status) && !isFinalState(label)) return run;
+  const steps = { ...run.steps };
+  if (isFinalState(label)) for (const k of Object.keys(steps)) if (steps[k].state === 'waiting') steps[k] = { ...steps[k], state: 'skipped' };
+  return { ...run, status: label, message, steps };
+}
+
+// Run events seen lately, replayed when a test run's id becomes known after its first events.
+const RECENT_EVENTS = 200;
+const recentEvents: RunEvent[] = [];
 
 export function createDesignerStore() {
   return createStore<DesignerState>()((set, get) => {
@@ -633,23 +661,20 @@ export function createDesignerStore() {
         for (const n of doc.nodes.filter(isStep)) steps[n.id] = { state: 'waiting', attempt_id: null };
         try {
           const started = await api.testRun(form);
-          set((s) => ({
-            testRun: {
-              submission_uuid: started.submission_uuid,
-              batch_uuid: started.batch_uuid,
-              status: 'Submitted',
-              message: 'Submitted',
-              // Events may have arrived before the reply; keep what they said.
-              steps: { ...steps, ...(s.testRun?.submission_uuid === started.submission_uuid ? s.testRun.steps : {}) },
-            },
-          }));
-          // The run may have finished before the event stream saw it.
+          set({
+            testRun: { submission_uuid: started.submission_uuid, batch_uuid: started.batch_uuid, status: 'Submitted', message: 'Submitted', steps },
+          });
+          // Events that arrived before the reply named a run we did not know yet: replay them.
+          for (const event of recentEvents) get().applyRunEvent(event);
+          // And the run may have moved on before the event stream connected at all.
           const detail = await api.run(started.submission_uuid);
           set((s) => {
             if (!s.testRun || s.testRun.submission_uuid !== started.submission_uuid) return {};
-            const next = { ...s.testRun.steps };
-            for (const a of detail.attempts) next[a.step_key] = { state: a.state as StepRunState, attempt_id: a.id };
-            return { testRun: { ...s.testRun, steps: next, status: detail.run.state, message: detail.run.last_message } };
+            let run = s.testRun;
+            for (const a of detail.attempts) {
+              run = withStep(run, a.step_key, { state: a.state as StepRunState, attempt_id: a.id });
+            }
+            return { testRun: withStatus(run, detail.run.status, detail.run.last_message) };
           });
         } catch (error) {
           set({ error: errorText(error) });
@@ -659,18 +684,14 @@ export function createDesignerStore() {
       },
 
       applyRunEvent(event) {
+        recentEvents.push(event);
+        if (recentEvents.length > RECENT_EVENTS) recentEvents.shift();
         const run = get().testRun;
         if (!run) return;
         if (event.type === 'attempt' && event.submission_uuid === run.submission_uuid) {
-          set({
-            testRun: { ...run, steps: { ...run.steps, [event.step_key]: { state: event.state, attempt_id: event.attempt_id } } },
-          });
+          set({ testRun: withStep(run, event.step_key, { state: event.state, attempt_id: event.attempt_id }) });
         } else if (event.type === 'submission' && event.uuid === run.submission_uuid) {
-          const status = stateLabel(event.status);
-          const steps = { ...run.steps };
-          // Steps that never started once the run is over did not run at all.
-          if (event.status >= 2) for (const k of Object.keys(steps)) if (steps[k].state === 'waiting') steps[k] = { ...steps[k], state: 'skipped' };
-          set({ testRun: { ...run, status, message: event.last_message, steps } });
+          set({ testRun: withStatus(run, event.status, event.last_message) });
         }
       },
 
