@@ -14,13 +14,20 @@ if (!built) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
+// Looks for an installed Electron binary without requiring the package: its index downloads the
+// binary on first use, which must not happen as a side effect of starting the app.
 function electronBinary() {
+  let dir;
   try {
-    const bin = require('electron');
-    return typeof bin === 'string' && fs.existsSync(bin) ? { bin } : { why: 'the Electron binary is not installed' };
-  } catch (error) {
-    return { why: `Electron is not available (${String(error.message).split('\n')[0]})` };
+    dir = path.dirname(require.resolve('electron/package.json'));
+  } catch {
+    return { why: 'the electron package is not installed' };
   }
+  const pathFile = path.join(dir, 'path.txt');
+  if (!fs.existsSync(pathFile)) return { why: 'the Electron binary has not been downloaded (no network at install time?)' };
+  const dist = process.env.ELECTRON_OVERRIDE_DIST_PATH || path.join(dir, 'dist');
+  const bin = path.join(dist, fs.readFileSync(pathFile, 'utf8').trim());
+  return fs.existsSync(bin) ? { bin } : { why: `the Electron binary is missing (${bin})` };
 }
 
 const electron = electronBinary();

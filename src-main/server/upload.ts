@@ -7,6 +7,7 @@ import busboy from 'busboy';
 import { AppError } from '../core/errors';
 import type { SubmissionForm } from '../core/api';
 import { safeFileName } from '../core/intake/aa-intake';
+import { uploadPolicyOf } from './middleware/upload-policy';
 
 export interface UploadLimits {
   fileBytes: number;
@@ -41,15 +42,22 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
   // inPlace: the file is written straight into `tmpDir` (its final folder), saving a rename.
   const dir = inPlace ? tmpDir : path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
   const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
+  // On the service routes the guard has set this request's limits (from the settings and the service's policy).
+  const policy = uploadPolicyOf(req);
+  if (policy) limits = { fileBytes: policy.fileBytes, fields: policy.fields, fieldBytes: policy.fieldBytes, files: policy.files };
 
   return new Promise<ParsedUpload>((resolve, reject) => {
     const fields: Array<[string, string]> = [];
     let file: SubmissionForm['file'] = null;
     let pendingFile: Promise<void> | null = null;
     let failed = false;
+    /** Once the form names its Job, that service's own cap. */
+    let fileCap = limits.fileBytes;
+    let idle: NodeJS.Timeout | undefined;
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
+      clearTimeout(idle);
       req.unpipe();
       req.resume();
       void cleanup().finally(() => reject(error));
@@ -69,6 +77,7 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
     bb.on('field', (name, value, info) => {
       if (info.valueTruncated) return fail(tooLarge(`Field "${name}" exceeds ${limits.fieldBytes} bytes`));
       if (info.nameTruncated) return fail(tooLarge('Field name too long'));
+      if (policy && name === 'job') fileCap = Math.min(limits.fileBytes, ...value.split(',').map((job) => policy.fileBytesFor(job)));
       fields.push([name, value]);
     });
     bb.on('file', (name, stream, info) => {
@@ -87,6 +96,7 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
         // The part stays paused (backpressure) until it is piped here, so nothing is lost meanwhile.
         stream.on('data', (chunk: Buffer) => {
           entry.size += chunk.length;
+          if (entry.size > fileCap) fail(tooLarge(`Upload exceeds the limit of ${fileCap} bytes`));
         });
         await new Promise<void>((res, rej) => {
           out.on('close', res);
@@ -108,6 +118,7 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
     bb.on('partsLimit', () => fail(tooLarge('Too many parts')));
     bb.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
     bb.on('close', () => {
+      clearTimeout(idle);
       if (failed) return;
       Promise.resolve(pendingFile)
         .then(() => {
@@ -117,6 +128,12 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
         .catch(fail);
     });
     req.on('aborted', () => fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' })));
+    if (policy) {
+      // A client that stops sending would otherwise hold its connection and its partial file for good.
+      const stalled = () => fail(Object.assign(new Error(`Request body stalled: nothing arrived for ${policy.idleMs} ms`), { status: 408 }));
+      idle = setTimeout(stalled, policy.idleMs);
+      req.on('data', () => idle?.refresh());
+    }
     req.pipe(bb);
   });
 }

@@ -266,10 +266,9 @@ export async function finished(url: string, submissionUuid: string, timeoutMs = 
   return waitUntil(
     `submission ${submissionUuid} to finish`,
     async () => {
-      const res = await fetch(`${url}/analytics_automated/submission/${submissionUuid}`).catch(() => null);
+      const res = await fetch(`${url}/analytics_automated/submission/single/${submissionUuid}`).catch(() => null);
       if (!res?.ok) return null;
-      const body = (await res.json()) as { submissions?: SubmissionView[] } & SubmissionView;
-      const sub = body.submissions?.[0] ?? body;
+      const sub = (await res.json()) as SubmissionView;
       return ['Complete', 'Error', 'Crash', 'Cancelled'].includes(sub.state) ? sub : null;
     },
     timeoutMs,
