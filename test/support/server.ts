@@ -19,8 +19,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+const created: string[] = [];
+// Temporary folders go when the test process ends (a test may restart a server on the same folder).
+process.once('exit', () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'aa-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 export async function startTestServer(opts: { paused?: boolean; settings?: Partial<Settings>; dataDir?: string } = {}): Promise<TestServer> {

@@ -1,7 +1,7 @@
 // The designer store: editing actions, history, clipboard, dirty tracking, and save/check/publish against a real server.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configureApi } from '../../src-renderer/src/api/client';
-import { createDesignerStore, type DesignerStore } from '../../src-renderer/src/pages/designer/store';
+import { createDesignerStore, withStatus, withStep, type DesignerStore, type TestRun } from '../../src-renderer/src/pages/designer/store';
 import { INPUT_ID, OUTPUT_ID, isStep } from '../../src-renderer/src/pages/designer/graph';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -181,5 +181,29 @@ describe('with the server', () => {
     s().setSample(tid, 'e', '0.001');
     await s().refreshPreview(tid);
     expect(s().previews[tid]).toEqual({ argv: ['blastp', '-evalue', '0.001', '-query', 'f7a314fe.input'] });
+  });
+});
+
+describe('test run state', () => {
+  const run: TestRun = {
+    submission_uuid: 'u',
+    batch_uuid: 'b',
+    status: 'Running',
+    message: '',
+    steps: { a: { state: 'waiting', attempt_id: null }, b: { state: 'waiting', attempt_id: null } },
+  };
+
+  it('never lets an older read of an attempt undo its final state', () => {
+    const done = withStep(run, 'a', { state: 'done', attempt_id: 7 });
+    expect(withStep(done, 'a', { state: 'running', attempt_id: 7 }).steps.a.state).toBe('done');
+    expect(withStep(done, 'a', { state: 'failed', attempt_id: 6 }).steps.a.state).toBe('done');
+    expect(withStep(done, 'a', { state: 'running', attempt_id: 8 }).steps.a).toEqual({ state: 'running', attempt_id: 8 });
+  });
+
+  it('marks steps that never started as not run once the run is over, and keeps the final state', () => {
+    const over = withStatus(withStep(run, 'a', { state: 'failed', attempt_id: 1 }), 3, 'Failed');
+    expect(over.status).toBe('Error');
+    expect(over.steps.b.state).toBe('skipped');
+    expect(withStatus(over, 1, 'Running step: 1').status).toBe('Error');
   });
 });
