@@ -5,6 +5,7 @@ import type { Core, CoreOptions, SubmissionForm, SubmitResult } from './api';
 import { openDb } from './store/db';
 import { RunRepo } from './store/run-repo';
 import { GroupWriter } from './store/writer';
+import { ConfigCache } from './store/config-cache';
 import * as config from './store/config-repo';
 import { RunEvents } from './events';
 import { DEFAULT_SETTINGS, RESTART_SETTINGS, type Settings } from './settings';
@@ -63,11 +64,13 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   const unixCommands = loadUnixCommands();
   const policies = new ServicePolicies(db);
   const guard = new IntakeGuard({ policies, settings: () => settings, unfinished: (job) => policies.unfinished(job), dataRoot: paths.root });
+  // Intake looks up the same few jobs and tasks on every request: cache them until configuration changes.
+  const cache = new ConfigCache(db);
   const lookup = {
-    job: (name: string) => config.getJob(db, name),
-    task: (name: string) => config.getTask(db, name),
-    backend: (name: string) => config.getBackend(db, name),
-    queueType: (name: string) => config.listQueueTypes(db).find((q) => q.name === name) ?? null,
+    job: (name: string) => cache.get(`job:${name}`, () => config.getJob(db, name)),
+    task: (name: string) => cache.get(`task:${name}`, () => config.getTask(db, name)),
+    backend: (name: string) => cache.get(`backend:${name}`, () => config.getBackend(db, name)),
+    queueType: (name: string) => cache.get(`queue:${name}`, () => config.listQueueTypes(db).find((q) => q.name === name) ?? null),
   };
   const orchestrator = new Orchestrator(
     {

@@ -52,6 +52,36 @@ export interface Settings {
   retain_bytes: number | null;
   /** Seconds between retention sweeps. */
   retention_interval_s: number;
+
+  // Completion email (A_A __handle_batch_email): sent once per batch when it reaches Complete, Error or Crash.
+  /** SMTP server; '' turns completion email off. */
+  smtp_host: string;
+  /** SMTP port: 587 (STARTTLS), 465 (TLS from the start, with smtp_secure) or 25. */
+  smtp_port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it. */
+  smtp_secure: boolean;
+  /** SMTP login; '' sends without logging in. The password is kept apart from the settings, write-only. */
+  smtp_user: string;
+  /** A_A DEFAULT_FROM_EMAIL: the sender; '' turns completion email off, as in A_A. */
+  email_from: string;
+  /** A_A EMAIL_SUBJECT_STRING: the subject reads `<job name> : <this>: <batch UUID>`. */
+  email_subject: string;
+  /** A_A EMAIL_MESSAGE_STRING: the body of a success mail is this followed by the batch UUID. */
+  email_message: string;
+
+  // Completion callbacks: a native API client may name a URL that receives the final run document, signed.
+  /** Clients may pass `callback_url` at all. */
+  callbacks_enabled: boolean;
+  /** Services (Job names) that accept `callback_url`; null: every service. */
+  callback_services: string[] | null;
+  /** Tries per delivery before it is given up (the first included). */
+  callback_max_attempts: number;
+  /** Wait before the first retry, ms; each later retry waits twice as long as the one before. */
+  callback_backoff_ms: number;
+  /** Longest wait between two tries, ms. */
+  callback_backoff_max_ms: number;
+  /** A receiver that has not answered within this long counts as a failed try, ms. */
+  callback_timeout_ms: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -78,6 +108,19 @@ export const DEFAULT_SETTINGS: Settings = {
   retain_count: null,
   retain_bytes: null,
   retention_interval_s: 600,
+  smtp_host: '',
+  smtp_port: 587,
+  smtp_secure: false,
+  smtp_user: '',
+  email_from: '',
+  email_subject: 'A_A Job Completion',
+  email_message: 'Your analysis is complete.\nYou can retrieve the results from http://127.0.0.1:4000/interface/&uuid=',
+  callbacks_enabled: true,
+  callback_services: null,
+  callback_max_attempts: 8,
+  callback_backoff_ms: 1000,
+  callback_backoff_max_ms: 10 * 60 * 1000,
+  callback_timeout_ms: 10_000,
 };
 
 /** Settings that only apply when the server starts again. */

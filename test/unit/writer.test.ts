@@ -1,13 +1,13 @@
 // GroupWriter: one transaction per event-loop turn, one failing write rolls back only itself, durable writes fsync.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src-main/core/store/db';
 import { GroupWriter } from '../../src-main/core/store/writer';
+import { tempDir } from '../support/server';
 
 function store() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aa-writer-'));
+  const dir = tempDir('aa-writer-');
   const file = path.join(dir, 'w.sqlite');
   const db = openDb(file);
   db.exec('CREATE TABLE t (v INTEGER UNIQUE)');

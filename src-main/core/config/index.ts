@@ -8,6 +8,7 @@ import { fromNative, nativeDocument, NATIVE_FORMAT } from './native';
 import { formatText, parseText, type TextFormat } from './text';
 
 export { NATIVE_FORMAT } from './native';
+export { CONFIG_SCHEMA, CONFIG_SCHEMA_PATH, schemaProblems } from './schema';
 export type { TextFormat } from './text';
 
 export interface ImportOptions {
@@ -16,7 +17,7 @@ export interface ImportOptions {
 }
 
 export interface ImportSummary {
-  kind: 'native' | 'aa-fixture';
+  kind: 'native' | 'aa-fixture' | 'cwl';
   /** Per kind (queue_types, backends, tasks, jobs): names that were new. */
   created: Record<string, number>;
   /** Per kind: names that existed and were replaced. */
@@ -40,7 +41,7 @@ export function importConfig(db: Db, text: string, opts: ImportOptions = {}): Im
   const value = parsed.value;
 
   let kind: ImportSummary['kind'];
-  let read: { bundle: Bundle; problems: Problem[]; skipped?: Record<string, number> };
+  let read: ReadDocument;
   if (isAaFixture(value)) {
     kind = 'aa-fixture';
     read = fromAaFixture(value);
@@ -56,10 +57,26 @@ export function importConfig(db: Db, text: string, opts: ImportOptions = {}): Im
     ]);
   }
 
+  return importRead(db, kind, read);
+}
+
+/** A document read into store inputs, with what was wrong with it. */
+export interface ReadDocument {
+  bundle: Bundle;
+  problems: Problem[];
+  /** Where the document breaks its JSON Schema; reported unless a more specific problem stands at the same place. */
+  schemaProblems?: Problem[];
+  skipped?: Record<string, number>;
+}
+
+/** Checks a read document against the store and applies it, all or nothing. */
+export function importRead(db: Db, kind: ImportSummary['kind'], read: ReadDocument): ImportSummary {
   // Checked and applied in one write transaction, so nothing can change the store in between.
   return db
     .transaction((): ImportSummary => {
-      const problems = [...read.problems, ...checkBundle(db, read.bundle)];
+      const specific = [...read.problems, ...checkBundle(db, read.bundle)];
+      const located = new Set(specific.map((p) => p.path));
+      const problems = [...(read.schemaProblems ?? []).filter((p) => !located.has(p.path)), ...specific];
       if (problems.length) throw rejected(inDocumentOrder(problems));
       const { created, updated } = applyBundle(db, read.bundle);
       return { kind, created, updated, skipped: read.skipped ?? {} };

@@ -5,38 +5,17 @@ import type { BackendInput, JobInput, Problem, QueueTypeInput, TaskInput } from 
 import { COMPLETION, CONFIGURATION_TYPES, EXECUTION_BEHAVIOURS } from '../model/types';
 import type { Job, Task } from '../model/types';
 import { type Bundle, emptyBundle, type Entry, under } from './bundle';
+import { NATIVE_FORMAT, schemaProblems } from './schema';
 
-export const NATIVE_FORMAT = 'aa-workbench/1';
+export { NATIVE_FORMAT };
 
 type Fields = Record<string, unknown>;
 const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-// Field lists double as the written key order and the set of accepted keys.
+// Keys the document may have at the top; every other accepted key is the schema's (schema.ts).
 const TOP_FIELDS = ['format', 'queue_types', 'backends', 'tasks', 'jobs'];
-const QUEUE_TYPE_FIELDS = ['name', 'execution_behaviour'];
-const BACKEND_FIELDS = ['name', 'queue_type', 'root_path'];
-const TASK_FIELDS = [
-  'name',
-  'description',
-  'backend',
-  'executable',
-  'in_glob',
-  'out_glob',
-  'stdout_glob',
-  'parameters',
-  'environment',
-  'configuration',
-  'incomplete_outputs_behaviour',
-  'custom_exit_status',
-  'custom_exit_behaviour',
-  'timeout',
-  'retries',
-];
-const PARAMETER_FIELDS = ['alias', 'flag', 'default', 'bool_valued', 'spacing', 'switchless'];
-const ENVIRONMENT_FIELDS = ['env', 'value'];
-const CONFIGURATION_FIELDS = ['type', 'name', 'version', 'parameters'];
-const JOB_FIELDS = ['name', 'description', 'runnable', 'validators', 'steps'];
-const STEP_FIELDS = ['key', 'task', 'after', 'ordering', 'x', 'y'];
+/** The native API's typed parameter fields, written only when set. */
+const TYPED_PARAMETER_FIELDS = ['type', 'min', 'max', 'enum', 'pattern', 'max_length', 'validators', 'description'] as const;
 
 const COMPLETION_WORDS: Record<number, string> = {
   [COMPLETION.CONTINUE]: 'continue',
@@ -88,6 +67,7 @@ function taskDocument(t: Task): Fields {
             bool_valued: p.bool_valued ? true : undefined,
             spacing: p.spacing ? undefined : false,
             switchless: p.switchless ? true : undefined,
+            ...Object.fromEntries(TYPED_PARAMETER_FIELDS.map((f) => [f, p[f]])),
           }),
         )
       : undefined,
@@ -147,52 +127,46 @@ const configurationType = (v: unknown): unknown => {
   return i >= 0 ? i : v;
 };
 
-function unknownFields(problems: Problem[], value: Fields, allowed: string[], at: (path: string) => string): void {
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) problems.push({ path: at(key), message: 'unknown field' });
-}
+/** Items of a list (non-objects are kept for the store's checks to report); unknown fields are the schema's to find. */
+const objects = (list: unknown): unknown[] => (Array.isArray(list) ? list : []);
 
-/** Objects of a list, each checked for unknown fields; other items are kept for the store's checks to report. */
-function objects(problems: Problem[], list: unknown, allowed: string[], at: (path: string) => string): unknown[] {
-  if (!Array.isArray(list)) return [];
-  return list.map((v: unknown, i) => {
-    if (isObject(v)) unknownFields(problems, v, allowed, (p) => at(`[${i}].${p}`));
-    return v;
-  });
-}
-
-export function fromNative(doc: Fields): { bundle: Bundle; problems: Problem[] } {
+/**
+ * The document as a Bundle. `problems` are the reader's own; `schemaProblems` are where the document breaks the
+ * JSON Schema, which the importer reports unless a more specific problem stands at the same place.
+ */
+export function fromNative(doc: Fields): { bundle: Bundle; problems: Problem[]; schemaProblems: Problem[] } {
   const problems: Problem[] = [];
   const bundle = emptyBundle();
-  unknownFields(problems, doc, TOP_FIELDS, (p) => p);
   if (doc.format !== NATIVE_FORMAT) {
     const message =
       doc.format === undefined ? `required: "${NATIVE_FORMAT}"` : `unsupported format ${JSON.stringify(doc.format)} (expected "${NATIVE_FORMAT}")`;
-    problems.push({ path: 'format', message });
-    return { bundle, problems };
+    const unknown = Object.keys(doc)
+      .filter((key) => !TOP_FIELDS.includes(key))
+      .map((key) => ({ path: key, message: 'unknown field' }));
+    return { bundle, problems: [...unknown, { path: 'format', message }], schemaProblems: [] };
   }
-  const each = (kind: keyof Bundle, allowed: string[], read: (v: Fields, at: (path: string) => string) => Entry<unknown>): void => {
+  const each = (kind: keyof Bundle, read: (v: Fields, at: (path: string) => string) => Entry<unknown>): void => {
     const list = doc[kind];
     if (list === undefined || list === null) return;
     if (!Array.isArray(list)) return void problems.push({ path: kind, message: 'must be a list' });
     list.forEach((v: unknown, i) => {
       const at = under(`${kind}[${i}]`);
       if (!isObject(v)) return void problems.push({ path: at(''), message: 'must be an object' });
-      unknownFields(problems, v, allowed, at);
       (bundle[kind] as Array<Entry<unknown>>).push(read(v, at));
     });
   };
 
-  each('queue_types', QUEUE_TYPE_FIELDS, (v, at) => ({
+  each('queue_types', (v, at) => ({
     value: { name: text(v.name), execution_behaviour: word(BEHAVIOUR_WORDS, v.execution_behaviour) } as QueueTypeInput,
     at,
   }));
-  each('backends', BACKEND_FIELDS, (v, at) => ({
+  each('backends', (v, at) => ({
     value: { name: text(v.name), queue_type: text(v.queue_type), root_path: text(v.root_path) } as BackendInput,
     at,
   }));
-  each('tasks', TASK_FIELDS, (v, at) => readTask(problems, v, at));
-  each('jobs', JOB_FIELDS, (v, at) => {
-    const steps = objects(problems, v.steps, STEP_FIELDS, (p) => at(`steps${p}`));
+  each('tasks', (v, at) => readTask(v, at));
+  each('jobs', (v, at) => {
+    const steps = objects(v.steps);
     return {
       value: {
         name: text(v.name),
@@ -217,16 +191,16 @@ export function fromNative(doc: Fields): { bundle: Bundle; problems: Problem[] }
       at,
     };
   });
-  return { bundle, problems };
+  return { bundle, problems, schemaProblems: schemaProblems(doc) };
 }
 
-function readTask(problems: Problem[], v: Fields, at: (path: string) => string): Entry<TaskInput> {
-  const parameters = objects(problems, v.parameters, PARAMETER_FIELDS, (p) => at(`parameters${p}`));
-  const configuration = objects(problems, v.configuration, CONFIGURATION_FIELDS, (p) => at(`configuration${p}`));
+function readTask(v: Fields, at: (path: string) => string): Entry<TaskInput> {
+  const parameters = objects(v.parameters);
+  const configuration = objects(v.configuration);
   let environment: unknown = v.environment;
   let envNames: string[] | null = null;
   if (Array.isArray(v.environment)) {
-    environment = objects(problems, v.environment, ENVIRONMENT_FIELDS, (p) => at(`environment${p}`)).map((e) =>
+    environment = objects(v.environment).map((e) =>
       isObject(e) ? { env: text(e.env), value: text(e.value) } : e,
     );
   } else if (isObject(v.environment)) {
@@ -252,6 +226,7 @@ function readTask(problems: Problem[], v: Fields, at: (path: string) => string):
                 bool_valued: p.bool_valued,
                 spacing: p.spacing,
                 switchless: p.switchless,
+                ...Object.fromEntries(TYPED_PARAMETER_FIELDS.filter((f) => p[f] !== undefined).map((f) => [f, p[f]])),
               }
             : p,
         )

@@ -7,6 +7,7 @@ import { isLoopback } from '../client-ip';
 import { configRoutes } from './admin-config';
 import { runRoutes } from './admin-runs';
 import { serviceRoutes } from './admin-services';
+import { keyRoutes } from './admin-keys';
 
 export interface AdminOptions {
   /** Per-launch secret; the UI reads it from the URL fragment and sends it on every call. */
@@ -43,6 +44,7 @@ export function adminRouter(core: Core, options: AdminOptions): Router {
   configRoutes(router, core);
   runRoutes(router, core);
   serviceRoutes(router, core);
+  keyRoutes(router, core);
 
   // Unknown API paths answer JSON here instead of falling through to the UI's index.html.
   router.use((_req: Request, _res: Response, next: NextFunction) => next(new AppError('NotFound', 'no such workbench API route')));

@@ -251,9 +251,74 @@ CREATE TABLE worker (
 CREATE INDEX worker_seen ON worker(last_seen_at);
 `;
 
+// Configuration stamp: every change to a configuration table bumps one counter (also from other processes,
+// such as `aa import`), so lookups on the intake path can be cached and invalidated by one cheap read.
+const CONFIG_TABLES = ['queue_type', 'backend', 'task', 'parameter', 'environment', 'configuration', 'job', 'step', 'step_edge', 'validator_type', 'validator', 'job_version'];
+const m006 =
+  `CREATE TABLE config_stamp (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT INTO config_stamp (id, n) VALUES (1, 0);
+` +
+  CONFIG_TABLES.flatMap((table) =>
+    ['INSERT', 'UPDATE', 'DELETE'].map(
+      (op) => `CREATE TRIGGER config_stamp_${table}_${op.toLowerCase()} AFTER ${op} ON ${table} BEGIN UPDATE config_stamp SET n = n + 1 WHERE id = 1; END;`,
+    ),
+  ).join('\n');
+
+// Notifications and schedules: completion callbacks (outbox), completion email (outbox), scheduled runs.
+const m005 = `
+CREATE TABLE callback (
+  id INTEGER PRIMARY KEY,
+  submission_id INTEGER NOT NULL UNIQUE REFERENCES submission(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  api_base TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'waiting',
+  body TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX callback_state ON callback(state, next_attempt_at);
+CREATE TABLE email_outbox (
+  id INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL UNIQUE REFERENCES batch(id) ON DELETE CASCADE,
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX email_outbox_state ON email_outbox(state, next_attempt_at);
+CREATE TABLE schedule (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+  cron TEXT NOT NULL,
+  timezone TEXT,
+  submission_name TEXT NOT NULL,
+  params TEXT NOT NULL DEFAULT '{}',
+  input_name TEXT NOT NULL,
+  input_path TEXT NOT NULL,
+  email TEXT,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  runs INTEGER NOT NULL DEFAULT 0,
+  last_run_at TEXT,
+  last_batch_uuid TEXT,
+  last_error TEXT
+);
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: m001 },
   { version: 2, name: 'native service API', sql: m002 },
   { version: 3, name: 'protection and retention', sql: m003 },
   { version: 4, name: 'scale-out workers', sql: m004 },
+  { version: 5, name: 'notifications and schedules', sql: m005 },
+  { version: 6, name: 'configuration stamp', sql: m006 },
 ];
