@@ -56,7 +56,8 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   app.get('/submissions/{*splat}', (req, res) => {
     const parts = (req.params as { splat?: string[] }).splat ?? [];
     const file = safeJoin(core.paths.uploads, parts.join('/'));
-    if (!file || !isStoredFile(core.paths.uploads, file)) {
+    // Links are followed only within the submission's own folder, so one run's files never serve another's.
+    if (!file || !isStoredFile(path.join(core.paths.uploads, parts[0] ?? ''), file)) {
       res.status(404).json({ detail: 'Not found.' });
       return;
     }
@@ -66,7 +67,7 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   if (fs.existsSync(path.join(uiDir, 'index.html'))) {
     app.use(express.static(uiDir, { index: false }));
     app.get('/{*splat}', (req, res, next) => {
-      if (req.path.startsWith('/api/')) return next();
+      if (req.path.startsWith('/api/') || req.path.startsWith('/submissions/')) return next();
       res.sendFile(path.join(uiDir, 'index.html'));
     });
   } else {

@@ -71,6 +71,18 @@ test('a missing input, a cycle and an unwired step are reported inline and block
   await problems.getByRole('button', { name: /step_2/ }).click();
   await expect(page.getByRole('heading', { name: 'Step step_2' })).toBeVisible();
 
+  // Copy, paste, undo and delete from the keyboard.
+  await stepOf(page, 'count_lines').click();
+  await page.keyboard.press('Control+c');
+  await page.keyboard.press('Control+v');
+  await expect(page.locator('.react-flow__node-step')).toHaveCount(4);
+  await page.keyboard.press('Control+z');
+  await expect(page.locator('.react-flow__node-step')).toHaveCount(3);
+  await page.keyboard.press('Control+Shift+z');
+  await expect(page.locator('.react-flow__node-step')).toHaveCount(4);
+  await page.keyboard.press('Delete');
+  await expect(page.locator('.react-flow__node-step')).toHaveCount(3);
+
   // Leaving with unsaved changes asks first.
   await page.getByRole('link', { name: 'Runs' }).click();
   await expect(page.getByRole('dialog', { name: 'Leave without saving?' })).toBeVisible();

@@ -167,7 +167,7 @@ describe('submitting', () => {
 describe('named input files', () => {
   it('each file parameter lands as <id><in_glob i> and downstream steps see the results', async () => {
     const form = new FormData();
-    form.append('pair_left', new Blob([fixture('5ptpA.fasta')]), '5ptpA.fasta');
+    form.append('pair_left', new Blob([new Uint8Array(fixture('5ptpA.fasta'))]), '5ptpA.fasta');
     form.append('pair_right', new Blob(['RIGHT\n']), 'right.txt');
     const r = await postForm('/services/pair?wait=15', form);
     expect(r.status).toBe(200);
@@ -187,7 +187,7 @@ describe('named input files', () => {
 
   it('a file parameter checks its own validators', async () => {
     const form = new FormData();
-    form.append('pair_left', new Blob([fixture('5ptpA_badseq.fasta')]), 'bad.fasta');
+    form.append('pair_left', new Blob([new Uint8Array(fixture('5ptpA_badseq.fasta'))]), 'bad.fasta');
     form.append('pair_right', new Blob(['x']), 'r.txt');
     const r = await postForm('/services/pair', form);
     expect(r.status).toBe(400);

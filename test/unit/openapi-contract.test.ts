@@ -47,7 +47,7 @@ const job = (steps: Array<[string, string, number]>, validators: string[] = []):
   runnable: true,
   description: null,
   validators,
-  steps: steps.map(([key, t, ordering]) => ({ key, task: t, ordering, after: [], x: null, y: null })),
+  steps: steps.map(([key, t, ordering], i) => ({ id: i + 1, key, task: t, ordering, after: [], x: null, y: null })),
 });
 
 const lookup = (...tasks: Task[]) => (name: string) => tasks.find((t) => t.name === name) ?? null;

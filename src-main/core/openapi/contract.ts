@@ -139,7 +139,8 @@ function limitsOf(p: Parameter): Pick<ServiceField, 'min' | 'max' | 'enum' | 'pa
     if (p.pattern !== undefined) out.pattern = p.pattern;
     if (p.max_length !== undefined) out.max_length = p.max_length;
   }
-  if (type === 'file' && p.validators?.length) out.validators = p.validators;
+  const validators = p.validators?.filter((v) => v !== 'none');
+  if (type === 'file' && validators?.length) out.validators = validators;
   return out;
 }
 
@@ -267,13 +268,15 @@ export function serviceFields(job: Job, task: (name: string) => Task | null): Se
     }
   }
   if (!hasFileParameters(job, task)) {
+    // `none` accepts everything; listing it would only puzzle a client.
+    const validators = job.validators.filter((v) => v !== 'none');
     fields.push({
       name: INPUT_DATA,
       kind: 'input_data',
       type: 'file',
       required: true,
       description: 'The input file of the first steps.',
-      ...(job.validators.length ? { validators: job.validators } : {}),
+      ...(validators.length ? { validators } : {}),
     });
   }
   return fields;

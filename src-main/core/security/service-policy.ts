@@ -83,8 +83,8 @@ export class ServicePolicies {
       remove: db.prepare('DELETE FROM service_policy WHERE job_name = ?'),
       unfinished: db.prepare('SELECT COUNT(*) AS n FROM submission WHERE job_name = ? AND status <= 1'),
       servicesOf: db.prepare(
-        `SELECT job_name FROM submission WHERE uuid = ?1
-         UNION SELECT s.job_name FROM submission s JOIN batch b ON b.id = s.batch_id WHERE b.uuid = ?1`,
+        `SELECT job_name FROM submission WHERE uuid = @uuid
+         UNION SELECT s.job_name FROM submission s JOIN batch b ON b.id = s.batch_id WHERE b.uuid = @uuid`,
       ),
     };
   }
@@ -117,7 +117,7 @@ export class ServicePolicies {
 
   /** The services a submission or batch UUID belongs to (empty when the UUID is unknown). */
   servicesOf(uuid: string): string[] {
-    return (this.s.servicesOf.all(uuid) as Array<{ job_name: string }>).map((r) => r.job_name);
+    return (this.s.servicesOf.all({ uuid }) as Array<{ job_name: string }>).map((r) => r.job_name);
   }
 
   /** Back to the defaults. */

@@ -77,7 +77,9 @@ export function serviceGuard(core: Core) {
 
   return (req: Request, res: Response, next: NextFunction): void => {
     const s = core.settings();
-    const intake = req.method === 'POST';
+    const inPath = servicesInPath(req.baseUrl === '/submissions' ? `/${req.path}` : req.path);
+    // A POST naming a run (cancel) is not intake: it stays possible while draining or with a full disk.
+    const intake = req.method === 'POST' && inPath.uuids.length === 0;
     if (intake && draining(req)) {
       return refuse(req, res, 503, 'The server is shutting down; submit again shortly.', { 'Retry-After': '5', Connection: 'close' });
     }
@@ -108,7 +110,6 @@ export function serviceGuard(core: Core) {
       }
       caller = { key, keysRequired: true };
 
-      const inPath = servicesInPath(req.baseUrl === '/submissions' ? `/${req.path}` : req.path);
       const services = [...inPath.names, ...inPath.uuids.flatMap((u) => policies.servicesOf(u))];
       const named = inPath.names.length > 0 || inPath.uuids.length > 0;
       if (services.length > 0) {
@@ -126,7 +127,7 @@ export function serviceGuard(core: Core) {
         return refuseWith(req, res, insufficientStorage(free, s.min_free_bytes));
       }
       const capOf = (job: string) => policies.get(job).upload_limit_bytes ?? s.upload_limit_bytes;
-      const named = servicesInPath(req.path).names;
+      const named = inPath.names;
       // Before the form names its Job, a caller without a key can only be aiming at a public service.
       const ceiling = named.length > 0
         ? Math.max(...named.map(capOf))

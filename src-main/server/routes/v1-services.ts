@@ -1,5 +1,5 @@
 // Native API service routes: submit (JSON or multipart, optional ?wait), the service list and the OpenAPI documents.
-import express, { type Request, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { CoreInternals } from '../../core';
 import { AppError, notFound } from '../../core/errors';
 import type { NativeSubmission } from '../../core/intake/native-intake';
@@ -13,7 +13,7 @@ import { rememberSource } from './v1-problem';
 import { runDocument, wrap } from './v1-runs';
 
 /** JSON bodies carry files inline (base64 grows them by a third); larger uploads belong in multipart. */
-const JSON_LIMIT = '64mb';
+const JSON_LIMIT_BYTES = 64 * 1024 * 1024;
 const MULTIPART = /^(multipart\/form-data|application\/x-www-form-urlencoded)/i;
 const JSON_TYPE = /^application\/([\w.-]+\+)?json/i;
 
@@ -92,7 +92,12 @@ export function serviceRoutes(router: Router, core: CoreInternals): void {
     const doc = runDocument(core, sub, req.baseUrl);
     res.status(finished ? 200 : 202).location(doc.links.self).json(doc);
   });
-  const json = express.json({ limit: JSON_LIMIT, type: (req) => JSON_TYPE.test(req.headers['content-type'] ?? '') });
+  // Built per request: the upload limit is a setting that can change while the server runs.
+  const json = (req: Request, res: Response, next: NextFunction) =>
+    express.json({
+      limit: Math.min(JSON_LIMIT_BYTES, Math.ceil(core.settings().upload_limit_bytes * 1.4)),
+      type: (r) => JSON_TYPE.test(r.headers['content-type'] ?? ''),
+    })(req, res, next);
   router.post('/services/:job', json, submit);
   router.post('/services/:job/v:version', json, submit);
 

@@ -1,7 +1,8 @@
 // Owns how numbers, times, sizes and run states read in the UI.
+// types.ts is plain data with no imports, so the renderer shares the state labels instead of copying them.
+import { STATUS_LABELS } from '../../../src-main/core/model/types';
 
-/** Submission states by code, as the server labels them (A_A 0–4 plus Cancelled). */
-export const STATE_LABELS = ['Submitted', 'Running', 'Complete', 'Error', 'Crash', 'Cancelled'] as const;
+export const STATE_LABELS = STATUS_LABELS;
 export const stateLabel = (code: number): string => STATE_LABELS[code] ?? String(code);
 export const isFinalState = (label: string): boolean => ['Complete', 'Error', 'Crash', 'Cancelled'].includes(label);
 

@@ -13,6 +13,11 @@ export const PALETTE_MIME = 'application/x-aa-palette';
 const DROP_OFFSET = { x: 110, y: 45 };
 const EMPTY_NODES: DesignNode[] = [];
 const EMPTY_EDGES: DesignEdge[] = [];
+// Hoisted: React Flow copies these props into its store whenever their identity changes,
+// and every such copy re-runs all of its per-node and per-edge subscriptions.
+const EDGE_OPTIONS = { type: 'default' };
+const SNAP_GRID: [number, number] = [10, 10];
+const MULTI_SELECT_KEYS = ['Meta', 'Control'];
 
 export function dropPalette(item: PaletteItem, position: { x: number; y: number }): void {
   const s = designerStore.getState();
@@ -69,12 +74,12 @@ export function Canvas() {
         isValidConnection={isValidConnection}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
-        multiSelectionKeyCode={['Meta', 'Control']}
-        defaultEdgeOptions={{ type: 'default' }}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
+        defaultEdgeOptions={EDGE_OPTIONS}
         minZoom={0.1}
         maxZoom={2}
         snapToGrid
-        snapGrid={[10, 10]}
+        snapGrid={SNAP_GRID}
       >
         <Background gap={20} size={1.2} color="#d5dae3" />
         <Controls showInteractive={false} position="top-left" />

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
 import { navigate, routerStore } from '../../app/router';
 import { toast } from '../../app/toasts';
-import { api, subscribeEvents } from '../../api/client';
+import { subscribeEvents } from '../../api/client';
 import { Dialog, Empty, ErrorNote, Icon } from '../../components/ui';
 import { designerStore, useDesigner } from './store';
 import { Canvas } from './Canvas';
@@ -170,13 +170,8 @@ function JobList() {
                 onClick={async () => {
                   const name = deleting;
                   setDeleting(null);
-                  try {
-                    await api.deleteJob(name);
-                    await designerStore.getState().loadCatalog();
-                    toast('ok', `Deleted ${name}`);
-                  } catch (error) {
-                    toast('error', (error as Error).message);
-                  }
+                  if (await designerStore.getState().deleteJob(name)) toast('ok', `Deleted ${name}`);
+                  else toast('error', designerStore.getState().error ?? 'Could not delete the job');
                 }}
               >
                 Delete job

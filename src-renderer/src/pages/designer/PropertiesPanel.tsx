@@ -5,6 +5,8 @@ import { designerStore, selectedNodes, useDesigner } from './store';
 import { INPUT_ID, OUTPUT_ID, isStep, type TaskDraft } from './graph';
 import { AttemptView } from './TestRunPanel';
 import { shellLine } from '../../components/format';
+// Pure rule modules (no Node imports) shared with the server: the same glob splitting as the worker's.
+import { splitGlobs } from '../../../../src-main/core/plan/plan';
 
 function Field(props: { label: string; hint?: ReactNode; children: (id: string) => ReactNode; wide?: boolean }) {
   const id = useId();
@@ -23,7 +25,6 @@ const COMPLETION = [
   { value: 3, label: 'Stop with an error' },
 ];
 
-const splitGlobs = (glob: string): string[] => glob.replace(/\s+/g, '').split(',').filter(Boolean);
 
 /** The placeholders a template may use, given the task's globs and parameters. */
 export function placeholdersOf(draft: Pick<TaskDraft, 'in_glob' | 'out_glob' | 'parameters'>): Array<{ token: string; meaning: string }> {

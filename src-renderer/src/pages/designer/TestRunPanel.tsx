@@ -7,6 +7,7 @@ import { StateBadge } from '../../components/ui';
 import { formatBytes, formatDuration, isFinalState, shellLine } from '../../components/format';
 import { designerStore, usedDrafts, useDesigner } from './store';
 import { isStep } from './graph';
+import { restField } from '../../../../src-main/core/plan/params';
 
 export function TestRunPanel() {
   const doc = useDesigner((s) => s.doc);
@@ -25,7 +26,7 @@ export function TestRunPanel() {
   if (!doc) return null;
 
   const fields = usedDrafts(doc).flatMap((d) =>
-    d.parameters.map((p) => ({ field: `${d.name}_${p.alias}`, bool: p.bool_valued, fallback: p.default ?? (p.bool_valued ? 'TRUE' : '') })),
+    d.parameters.map((p) => ({ field: restField(d.name, p.alias), bool: p.bool_valued, fallback: p.default ?? (p.bool_valued ? 'TRUE' : '') })),
   );
   const reason = !original || dirty ? 'Save the job first.' : !file ? 'Choose an input file.' : null;
   const run = () => {

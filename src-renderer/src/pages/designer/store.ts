@@ -109,6 +109,8 @@ export interface DesignerState {
   open(name: string): Promise<void>;
   newJob(name: string): void;
   close(): void;
+  /** Deletes a stored Job (its steps and validators; Tasks and runs stay). */
+  deleteJob(name: string): Promise<boolean>;
 
   applyNodeChanges(changes: NodeChange[]): void;
   applyEdgeChanges(changes: EdgeChange[]): void;
@@ -331,6 +333,18 @@ export function createDesignerStore() {
 
       newJob(name) {
         openGraph({ name, description: null, validators: [], steps: [] }, null, false);
+      },
+
+      async deleteJob(name) {
+        try {
+          await api.deleteJob(name);
+          if (get().original === name) get().close();
+          set({ jobs: await api.jobs() });
+          return true;
+        } catch (error) {
+          set({ error: errorText(error) });
+          return false;
+        }
       },
 
       close() {
