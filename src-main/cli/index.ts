@@ -6,7 +6,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { createCore, type CoreInternals } from '../core';
 import { defaultDataDir } from '../core/paths';
 import { openDb } from '../core/store/db';
-import { syncValidatorTypes } from '../core/store/config-repo';
+import { getJob, syncValidatorTypes } from '../core/store/config-repo';
+import { exportJobCwl, exportTaskCwl, importCwl } from '../core/cwl';
 import { listValidators } from '../core/validators';
 import { importConfig, exportConfig } from '../core/config';
 import { startServer } from '../server/app';
@@ -74,21 +75,32 @@ export function buildProgram(): Command {
 
   program
     .command('import')
-    .description('import a configuration (native YAML/JSON, or an A_A dump); all-or-nothing')
-    .argument('<file>', 'configuration file')
+    .description('import a configuration (native YAML/JSON, or an A_A dump), or CWL files (tools and the workflows that run them); all-or-nothing')
+    .argument('<files...>', 'one configuration file, or one or more .cwl files')
+    .option('--runnable', 'jobs made from CWL workflows accept submissions at once')
     .addOption(dataDirOption())
-    .action((file: string, opts: { dataDir?: string }) => {
+    .action(async (files: string[], opts: { dataDir?: string; runnable?: boolean }) => {
+      const cwl = files.every((f) => f.toLowerCase().endsWith('.cwl'));
+      if (!cwl && files.length > 1) throw new AppError('Invalid', 'import one configuration file at a time (several files only for .cwl)');
       const db = openStore(opts.dataDir);
       try {
-        const summary = importConfig(db, fs.readFileSync(file, 'utf8'));
+        const summary = cwl
+          ? await importCwl(
+              db,
+              files.map((f) => ({ name: path.basename(f), text: fs.readFileSync(f, 'utf8') })),
+              { runnable: opts.runnable },
+            )
+          : importConfig(db, fs.readFileSync(files[0], 'utf8'));
         const fmt = (r: Record<string, number>) =>
           Object.entries(r)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ') || 'none';
-        console.log(`Imported ${summary.kind === 'aa-fixture' ? 'A_A dump' : 'configuration'} from ${file}`);
+        const kind = summary.kind === 'aa-fixture' ? 'A_A dump' : summary.kind === 'cwl' ? 'CWL' : 'configuration';
+        console.log(`Imported ${kind} from ${files.join(', ')}`);
         console.log(`  created: ${fmt(summary.created)}`);
         console.log(`  updated: ${fmt(summary.updated)}`);
         if (Object.keys(summary.skipped).length > 0) console.log(`  skipped: ${fmt(summary.skipped)}`);
+        if ('notes' in summary) for (const note of (summary as { notes: string[] }).notes) console.log(`  note: ${note}`);
       } finally {
         db.close();
       }
@@ -96,13 +108,16 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('export the configuration as YAML (or JSON when FILE ends in .json); stdout when FILE is omitted')
+    .description('export the configuration as YAML (or JSON when FILE ends in .json), or one Job or Task as CWL v1.2; stdout when FILE is omitted')
     .argument('[file]', 'output file')
+    .option('--cwl <name>', 'write this Job (a packed workflow with its tools) or Task (a CommandLineTool) as CWL')
     .addOption(dataDirOption())
-    .action((file: string | undefined, opts: { dataDir?: string }) => {
+    .action(async (file: string | undefined, opts: { dataDir?: string; cwl?: string }) => {
       const db = openStore(opts.dataDir);
       try {
-        const text = exportConfig(db, file?.endsWith('.json') ? 'json' : 'yaml');
+        const text = opts.cwl
+          ? (getJob(db, opts.cwl) ? await exportJobCwl(db, opts.cwl) : await exportTaskCwl(db, opts.cwl)).text
+          : exportConfig(db, file?.endsWith('.json') ? 'json' : 'yaml');
         if (file) fs.writeFileSync(file, text);
         else process.stdout.write(text);
       } finally {

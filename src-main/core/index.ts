@@ -26,6 +26,9 @@ import { IntakeGuard, jobNamesOf } from './security/access';
 import { ServicePolicies } from './security/service-policy';
 import { killStrays } from './security/process-groups';
 import { reconcileFiles, scheduleRetention } from './run/retention';
+import { CallbackNotifier } from './notify/callbacks';
+import { EmailNotifier } from './notify/email';
+import { Scheduler } from './schedule/scheduler';
 
 export type { Core, CoreOptions } from './api';
 
@@ -36,6 +39,12 @@ export interface CoreInternals extends Core {
   readonly scaleOut: BullExecutor | null;
   readonly runs: RunRepo;
   readonly lookup: PlanLookup & { job(name: string): Job | null };
+  /** Completion callbacks of native API runs (the server lends it the run document builder). */
+  readonly callbacks: CallbackNotifier;
+  /** Completion email per batch (A_A). */
+  readonly mail: EmailNotifier;
+  /** Scheduled runs (A_A periodic jobs). */
+  readonly schedules: Scheduler;
 }
 
 export async function createCore(options: CoreOptions, executor?: Executor): Promise<CoreInternals> {
@@ -107,6 +116,11 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   // Nothing of this store runs yet: whatever works in its attempt folders was left by a previous run of the server.
   killStrays([paths.work, ...runs.unfinished().map((s) => path.join((JSON.parse(s.plan) as Plan).steps[0]?.root_path || paths.work, s.uuid))]);
   await reconcileFiles({ db, paths, settings: () => settings });
+  // Completion notices follow final states from here on, including those recovery settles.
+  const callbacks = new CallbackNotifier({ db, events, runs, settings: () => settings });
+  const mail = new EmailNotifier({ db, events, runs, settings: () => settings });
+  callbacks.start();
+  mail.start();
   await orchestrator.recover();
   const retention = scheduleRetention({ db, paths, settings: () => settings });
 
@@ -116,6 +130,8 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     return sub;
   };
 
+  const schedules = new Scheduler({ db, paths, submit: (form, opts) => core.submitAa(form, opts) });
+
   const core: CoreInternals = {
     db,
     paths,
@@ -123,6 +139,9 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     runs,
     scaleOut,
     lookup,
+    callbacks,
+    mail,
+    schedules,
     settings: () => settings,
     updateSettings(patch) {
       const next = { ...settings, ...patch };
@@ -200,15 +219,18 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       });
     },
     async close() {
+      await schedules.stop();
       retention.stop();
       // In scale-out mode in-flight steps stay in Redis for the next start, so there is nothing to wait for.
       await scaleOut?.detach();
       await orchestrator.close(scaleOut ? 0 : settings.shutdown_grace_ms);
+      await Promise.all([callbacks.stop(), mail.stop()]);
       writer.close();
       await exec.close();
       db.close();
     },
   };
+  schedules.start();
   return core;
 }
 

@@ -1,4 +1,5 @@
 // Owns versioned publishing: a published Job is an immutable snapshot (the Job and its Tasks) that native submissions run against.
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './store/db';
 import { nowIso } from './store/db';
 import { getJob, getTask } from './store/config-repo';
@@ -31,6 +32,16 @@ interface VersionRow {
   version: number;
   snapshot: string;
   published_at: string;
+}
+
+// Prepared once per connection: the native API looks a version up on every request.
+const statements = new WeakMap<Db, Map<string, Statement>>();
+function sql(db: Db, text: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let statement = cache.get(text);
+  if (!statement) cache.set(text, (statement = db.prepare(text)));
+  return statement;
 }
 
 const VERSION_SELECT = `SELECT v.job_id, j.name, j.runnable, v.version, v.snapshot, v.published_at
@@ -95,17 +106,17 @@ export function publishJob(db: Db, name: string): JobVersion {
     const job = getJob(db, name);
     if (!job) throw notFound(`no job named "${name}"`);
     const snapshot = snapshotOf(db, job);
-    const problems = publishProblems(snapshot, (v) => db.prepare('SELECT 1 FROM validator_type WHERE name = ?').get(v) !== undefined);
+    const problems = publishProblems(snapshot, (v) => sql(db, 'SELECT 1 FROM validator_type WHERE name = ?').get(v) !== undefined);
     if (problems.length > 0) {
       const message = `${name} cannot be published: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`;
       throw new AppError('Invalid', message, undefined, problems);
     }
-    db.prepare('UPDATE job SET runnable = 1 WHERE id = ?').run(job.id);
-    const latest = db.prepare(`${VERSION_SELECT} WHERE v.job_id = ? ORDER BY v.version DESC LIMIT 1`).get(job.id) as VersionRow | undefined;
+    sql(db, 'UPDATE job SET runnable = 1 WHERE id = ?').run(job.id);
+    const latest = sql(db, `${VERSION_SELECT} WHERE v.job_id = ? ORDER BY v.version DESC LIMIT 1`).get(job.id) as VersionRow | undefined;
     if (latest && contractKey(JSON.parse(latest.snapshot) as JobSnapshot) === contractKey(snapshot)) return toVersion({ ...latest, runnable: 1 });
     const version = (latest?.version ?? 0) + 1;
-    db.prepare('INSERT INTO job_version (job_id, version, snapshot, published_at) VALUES (?, ?, ?, ?)').run(job.id, version, JSON.stringify(snapshot), nowIso());
-    return toVersion(db.prepare(`${VERSION_SELECT} WHERE v.job_id = ? AND v.version = ?`).get(job.id, version) as VersionRow);
+    sql(db, 'INSERT INTO job_version (job_id, version, snapshot, published_at) VALUES (?, ?, ?, ?)').run(job.id, version, JSON.stringify(snapshot), nowIso());
+    return toVersion(sql(db, `${VERSION_SELECT} WHERE v.job_id = ? AND v.version = ?`).get(job.id, version) as VersionRow);
   })();
 }
 
@@ -124,11 +135,11 @@ export function listVersions(db: Db, name: string): Array<{ version: number; pub
 export function publishedVersion(db: Db, name: string, version?: number): JobVersion | null {
   const row =
     version === undefined
-      ? (db.prepare(`${VERSION_SELECT} WHERE j.name = ? ORDER BY v.version DESC LIMIT 1`).get(name) as VersionRow | undefined)
-      : (db.prepare(`${VERSION_SELECT} WHERE j.name = ? AND v.version = ?`).get(name, version) as VersionRow | undefined);
+      ? (sql(db, `${VERSION_SELECT} WHERE j.name = ? ORDER BY v.version DESC LIMIT 1`).get(name) as VersionRow | undefined)
+      : (sql(db, `${VERSION_SELECT} WHERE j.name = ? AND v.version = ?`).get(name, version) as VersionRow | undefined);
   if (row) return toVersion(row);
-  const job = db.prepare('SELECT runnable FROM job WHERE name = ?').get(name) as { runnable: number } | undefined;
-  const hasAny = db.prepare('SELECT 1 FROM job_version v JOIN job j ON j.id = v.job_id WHERE j.name = ?').get(name) !== undefined;
+  const job = sql(db, 'SELECT runnable FROM job WHERE name = ?').get(name) as { runnable: number } | undefined;
+  const hasAny = sql(db, 'SELECT 1 FROM job_version v JOIN job j ON j.id = v.job_id WHERE j.name = ?').get(name) !== undefined;
   if (!job || job.runnable !== 1 || hasAny) return null;
   try {
     const adopted = publishJob(db, name);
@@ -142,6 +153,6 @@ export function publishedVersion(db: Db, name: string, version?: number): JobVer
 
 /** The latest version of every runnable Job, in Job creation order (runnable Jobs without a version are published first). */
 export function publishedServices(db: Db): JobVersion[] {
-  const names = (db.prepare('SELECT name FROM job WHERE runnable = 1 ORDER BY id').all() as Array<{ name: string }>).map((r) => r.name);
+  const names = (sql(db, 'SELECT name FROM job WHERE runnable = 1 ORDER BY id').all() as Array<{ name: string }>).map((r) => r.name);
   return names.map((n) => publishedVersion(db, n)).filter((v): v is JobVersion => v !== null);
 }

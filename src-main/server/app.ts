@@ -11,11 +11,14 @@ import { aaCompatRouter } from './routes/aa-compat';
 import { adminRouter } from './routes/admin';
 import { v1Router } from './routes/v1';
 import { workerApiRouter } from './routes/worker-api';
+import { aaCwlRouter } from './routes/cwl';
+import { runDocument } from './routes/v1-runs';
+import { CONFIG_SCHEMA, CONFIG_SCHEMA_PATH } from '../core/config/schema';
 import { securityHeaders } from './middleware/headers';
 import { cors } from './middleware/cors';
 import { serviceGuard } from './middleware/service-guard';
 import { isStoredFile } from './middleware/files';
-import { answerClientErrors, drain } from './middleware/client-errors';
+import { answerClientErrors, drain, requireHost } from './middleware/client-errors';
 import { RetryLater } from '../core/security/access';
 import { removeRuntimeFile, writeRuntimeFile } from '../core/security/runtime-file';
 
@@ -42,11 +45,17 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(securityHeaders);
+  app.use(securityHeaders, requireHost);
   // Every service surface: browsers only from allowed origins, then who may call what (keys, quotas, limits).
   const services = ['/analytics_automated', '/api/v1', '/submissions'];
   app.use(services, cors(() => core.settings().cors_origins), serviceGuard(core));
 
+  // Completion callbacks carry the native API's run document, links rooted where the client submitted.
+  core.callbacks.describeWith((sub, apiBase) => runDocument(core, sub, apiBase));
+  app.get(CONFIG_SCHEMA_PATH, (_req, res) => {
+    res.json(CONFIG_SCHEMA);
+  });
+  app.use('/analytics_automated', aaCwlRouter(core));
   app.use('/analytics_automated', aaCompatRouter(core));
   app.use('/api/admin', adminRouter(core, { token }));
   app.use('/api/v1', v1Router(core));
@@ -81,6 +90,8 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   });
   // One place maps error kinds to status codes; bodies never carry stack traces.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // Already answered (a stalled body got its 408): nothing more can be said on this response.
+    if (res.headersSent) return;
     if (error instanceof AppError) {
       // A refusal for too many requests says when to come back; A_A's queue limit clears as jobs finish.
       if (error.kind === 'TooMany') res.set('Retry-After', String(error instanceof RetryLater ? error.retryAfterS : 30));
@@ -106,7 +117,7 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
 export async function startServer(core: CoreInternals, options: ServerOptions): Promise<RunningServer> {
   const token = options.token ?? crypto.randomBytes(24).toString('base64url');
   const app = createApp(core, options.uiDir, token);
-  const server = http.createServer(app);
+  const server = http.createServer({ requireHostHeader: false }, app);
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // large uploads may take long; idle sockets are still reaped
   server.keepAliveTimeout = 5_000;

@@ -53,11 +53,12 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
     let failed = false;
     /** Once the form names its Job, that service's own cap. */
     let fileCap = limits.fileBytes;
-    let idle: NodeJS.Timeout | undefined;
+    let out: fs.WriteStream | null = null;
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
-      clearTimeout(idle);
+      // The file part may never end once the body stops flowing: close its file rather than leak it.
+      out?.destroy();
       req.unpipe();
       req.resume();
       void cleanup().finally(() => reject(error));
@@ -89,20 +90,24 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
       const entry = { field: name, path: target, originalName: info.filename ?? fileField, size: 0 };
       file = entry;
       stream.on('limit', () => fail(tooLarge(`Upload exceeds the limit of ${limits.fileBytes} bytes`)));
+      // A form that ends inside this part errors it, possibly before it is piped anywhere.
+      stream.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
       pendingFile = (async () => {
         await fs.promises.mkdir(dir, { recursive: true });
+        if (failed) return;
         // flush: fsync before close, so the file is durable before the submission is acknowledged.
-        const out = fs.createWriteStream(target, { flush: true });
+        out = fs.createWriteStream(target, { flush: true });
+        const sink = out;
         // The part stays paused (backpressure) until it is piped here, so nothing is lost meanwhile.
         stream.on('data', (chunk: Buffer) => {
           entry.size += chunk.length;
           if (entry.size > fileCap) fail(tooLarge(`Upload exceeds the limit of ${fileCap} bytes`));
         });
         await new Promise<void>((res, rej) => {
-          out.on('close', res);
-          out.on('error', rej);
+          sink.on('close', res);
+          sink.on('error', rej);
           stream.on('error', rej);
-          stream.pipe(out);
+          stream.pipe(sink);
         });
       })();
       pendingFile.catch((error: NodeJS.ErrnoException) =>
@@ -118,7 +123,6 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
     bb.on('partsLimit', () => fail(tooLarge('Too many parts')));
     bb.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
     bb.on('close', () => {
-      clearTimeout(idle);
       if (failed) return;
       Promise.resolve(pendingFile)
         .then(() => {
@@ -128,12 +132,6 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
         .catch(fail);
     });
     req.on('aborted', () => fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' })));
-    if (policy) {
-      // A client that stops sending would otherwise hold its connection and its partial file for good.
-      const stalled = () => fail(Object.assign(new Error(`Request body stalled: nothing arrived for ${policy.idleMs} ms`), { status: 408 }));
-      idle = setTimeout(stalled, policy.idleMs);
-      req.on('data', () => idle?.refresh());
-    }
     req.pipe(bb);
   });
 }

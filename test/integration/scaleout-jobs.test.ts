@@ -2,7 +2,10 @@
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import express from 'express';
 import { Queue } from 'bullmq';
+import { workerAdminRoutes } from '../../src-main/server/routes/worker-api';
 import { addJob, addTask } from '../support/config';
 import { redisOptions } from '../../src-main/core/queue/protocol';
 import { createWorkerToken, revokeWorkerToken } from '../../src-main/core/queue/worker-registry';
@@ -178,6 +181,47 @@ describe('worker tokens', () => {
     revokeWorkerToken(t.core.db, 'to revoke');
     expect(await w.exited).toBe(1);
     expect(w.output()).toMatch(/refused this worker token/);
+  });
+});
+
+describe('workbench handlers for worker tokens and the worker table', () => {
+  let app: http.Server;
+  let base: string;
+  const call = async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(base + route, { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    return { status: res.status, body: res.status === 204 ? null : await res.json() };
+  };
+
+  beforeAll(async () => {
+    // Mounted as the admin router will mount them (behind its own token check).
+    const router = express.Router();
+    router.use(express.json());
+    workerAdminRoutes(router, t.core);
+    const a = express();
+    a.use(router);
+    a.use((error: { message: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(400).json({ error: error.message });
+    });
+    app = a.listen(0, '127.0.0.1');
+    await new Promise((r) => app.once('listening', r));
+    base = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+  });
+
+  afterAll(() => new Promise<void>((r) => app.close(() => r())));
+
+  it('creates a token (shown once), lists tokens without secrets, revokes, and lists the workers', async () => {
+    const created = await call('POST', '/worker-tokens', { name: 'bench pc' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'bench pc', token: expect.stringMatching(/^aaw_/) });
+    expect((await workerApi(t, '/config', created.body.token)).status).toBe(200);
+    const listed = await call('GET', '/worker-tokens');
+    expect(JSON.stringify(listed.body)).not.toContain(created.body.token);
+    expect(listed.body.tokens.find((k: { id: number }) => k.id === created.body.id)).toMatchObject({ name: 'bench pc', revoked_at: null });
+    expect((await call('DELETE', `/worker-tokens/${created.body.id}`)).status).toBe(204);
+    expect((await workerApi(t, '/config', created.body.token)).status).toBe(401);
+    const workersView = await call('GET', '/workers');
+    expect(workersView.body.scale_out).toBe(true);
+    expect(workersView.body.workers.length).toBeGreaterThan(0);
   });
 });
 

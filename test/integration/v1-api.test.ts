@@ -150,6 +150,13 @@ describe('submitting', () => {
     expect([route.status, route.headers.get('content-type')?.split(';')[0]]).toEqual([404, 'application/problem+json']);
   });
 
+  it('a body that is not JSON, or not a JSON object, is a 400 problem', async () => {
+    const bad = await fetch(api('/services/args'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"args_mode":' });
+    expect([bad.status, ((await bad.json()) as any).detail]).toEqual([400, 'The body is not valid JSON.']);
+    const list = await postJson('/services/args', [1, 2]);
+    expect([list.status, list.body.errors]).toEqual([400, [{ pointer: '', detail: 'must be a JSON object' }]]);
+  });
+
   it('the A_A route for the same Job keeps A_A rules: every parameter is required, defaults or not', async () => {
     const r = await postSubmission(t.url, { job: 'args', submission_name: 'aa', email: 'a@b.com', args_mode: 'fast', args_text: 'x' }, { name: 'f.txt', content: 'x' });
     expect(r.status).toBe(400);

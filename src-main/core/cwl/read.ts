@@ -4,7 +4,7 @@ import type { Problem } from '../store/config-repo';
 import { parseText } from '../config/text';
 
 /** Namespace of the workbench's own CWL extension fields (`aa:in_glob`, `aa:after`, ...). */
-export const AA_NAMESPACE = 'urn:aa-workbench:cwl#';
+export const AA_NAMESPACE = 'https://aa-workbench.invalid/cwl#';
 export const EDAM_NAMESPACE = 'http://edamontology.org/';
 
 /** CWL versions read; documents are written as v1.2. */

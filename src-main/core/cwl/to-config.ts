@@ -271,7 +271,7 @@ export function toolToTask(tool: Fields, ext: CwlProcess['ext'], name: string, s
       note(site, `${hint ? 'hint' : 'requirement'} DockerRequirement is ignored: tasks run on the backend as they are`);
     } else if (!hint) {
       problem(site, `requirements.${cls}`, 'is not supported');
-    } else if (!cls.startsWith('urn:')) {
+    } else if (!cls.includes(':')) {
       note(site, `hint ${cls} is ignored`);
     }
   }
@@ -394,9 +394,11 @@ export function workflowToJob(
     steps.push({ key, task, after: upstreamOf(step, fragment, ext.steps.get(key)?.after) });
   }
   const validators = ext.own.validators;
+  const label = textOf(workflow.label);
   return {
     name,
-    description: textOf(workflow.doc) ?? textOf(workflow.label),
+    // A packed workflow's label may be what names the Job; it then says nothing more.
+    description: textOf(workflow.doc) ?? (label !== name ? label : null),
     runnable,
     validators: Array.isArray(validators) ? validators.map(String) : [],
     steps,

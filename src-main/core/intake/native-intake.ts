@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { v1 as uuid1 } from 'uuid';
 import { AppError, notFound } from '../errors';
 import type { SubmitOptions } from '../api';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db';
 import type { NewSubmission } from '../store/run-repo';
 import type { IntakeDeps } from './aa-intake';
@@ -214,7 +215,7 @@ export async function submitNative(deps: NativeIntakeDeps, request: NativeSubmis
             throw tooMany(unfinished(deps, options.ip));
           }
           const created = deps.runs.createBatch(batchUuid, options.ip, [sub]);
-          deps.db.prepare('UPDATE submission SET job_version = ?, inputs = ? WHERE id = ?').run(service.version, JSON.stringify(stored), created.submission_ids[0]);
+          markNative(deps.db).run(service.version, JSON.stringify(stored), created.submission_ids[0]);
           return created.submission_ids;
         },
         { durable: true },
@@ -228,6 +229,14 @@ export async function submitNative(deps: NativeIntakeDeps, request: NativeSubmis
   } finally {
     await fs.promises.rm(scratch, { recursive: true, force: true });
   }
+}
+
+const marks = new WeakMap<Db, Statement>();
+/** What the A_A columns cannot hold: the version a run uses and its named input files. */
+function markNative(db: Db): Statement {
+  let statement = marks.get(db);
+  if (!statement) marks.set(db, (statement = db.prepare('UPDATE submission SET job_version = ?, inputs = ? WHERE id = ?')));
+  return statement;
 }
 
 function tooMany(n: number): AppError {

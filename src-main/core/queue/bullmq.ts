@@ -121,6 +121,7 @@ export class BullExecutor implements Executor {
   private readonly localLoad = { running: 0, completed: 0, failed: 0 };
   private readonly offCancel: () => void;
   private detached = false;
+  private sweeping = false;
 
   private constructor(
     options: ScaleOutOptions,
@@ -141,6 +142,12 @@ export class BullExecutor implements Executor {
   static async open(options: ScaleOutOptions, deps: ScaleOutDeps): Promise<BullExecutor> {
     const exec = new BullExecutor(options, deps);
     try {
+      // A server that cannot reach Redis at start says so instead of waiting for it silently.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        exec.control.ping(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000))),
+      ]).finally(() => clearTimeout(timer));
       await exec.adoptLeftovers();
     } catch (error) {
       await exec.close();
@@ -243,7 +250,7 @@ export class BullExecutor implements Executor {
     const lanes = await Promise.allSettled(this.lanes.values());
     // Forced: a local step cut short by the shutdown must not be recorded as finished; it is stalled and re-run.
     await Promise.all(lanes.map((l) => (l.status === 'fulfilled' ? l.value.worker?.close(true) : undefined)));
-    if (this.opts.localWorker) this.beat(true);
+    if (this.opts.localWorker && this.timers.length > 0) this.beat(true);
   }
 
   async close(): Promise<void> {
@@ -372,15 +379,21 @@ export class BullExecutor implements Executor {
   }
 
   private async sweep(): Promise<void> {
-    const due = Date.now() - this.opts.sweepMs;
-    for (const entry of [...this.pending.values()]) {
-      if (this.detached) return;
-      if (entry.settling || entry.queuedAt > due) continue;
-      try {
-        await this.check(entry);
-      } catch {
-        // Redis is away: the next sweep tries again, and queued commands go out when it is back.
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const due = Date.now() - this.opts.sweepMs;
+      for (const entry of [...this.pending.values()]) {
+        if (this.detached) return;
+        if (entry.settling || entry.queuedAt > due) continue;
+        try {
+          await this.check(entry);
+        } catch {
+          // Redis is away: the next sweep tries again, and queued commands go out when it is back.
+        }
       }
+    } finally {
+      this.sweeping = false;
     }
   }
 

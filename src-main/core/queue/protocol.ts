@@ -27,7 +27,9 @@ export function bullQueueName(queueType: string): string {
 
 /** The BullMQ job id of one attempt: stable, so a second add of the same attempt is a no-op. */
 export function attemptJobId(submissionUuid: string, stepKey: string, attemptNo: number): string {
-  return `${submissionUuid}.${encodeURIComponent(stepKey).replace(/[:.%]/g, '_')}.${attemptNo}`;
+  // Escaped one to one (~hex), so two step keys never share an id and the id stays a plain file and URL name.
+  const key = stepKey.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.codePointAt(0)!.toString(16)}`);
+  return `${submissionUuid}.${key}.${attemptNo}`;
 }
 
 export interface InputFile {

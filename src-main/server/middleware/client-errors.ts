@@ -2,6 +2,7 @@
 // and a drain on close (no new connections, in-flight requests get a grace period).
 import type http from 'node:http';
 import type net from 'node:net';
+import type { NextFunction, Request, Response } from 'express';
 
 /** Socket idle limit: a stalled client cannot hold a connection (streams send pings well within it). */
 export const SOCKET_IDLE_MS = 120_000;
@@ -43,4 +44,16 @@ export function drain(server: http.Server, graceMs: number): Promise<void> {
     });
     server.closeIdleConnections();
   });
+}
+
+/**
+ * HTTP/1.1 requests must name their Host. Node would refuse one without it with an empty 400; the server is
+ * created with that check off so the refusal carries a body like every other.
+ */
+export function requireHost(req: Request, res: Response, next: NextFunction): void {
+  if (!req.headers.host && req.httpVersion !== '1.0') {
+    res.status(400).json({ error: 'Missing Host header' });
+    return;
+  }
+  next();
 }

@@ -11,6 +11,7 @@ import { accessProblem, freeBytes, insufficientStorage, withCaller, type Service
 import { HTTP_STATUS, type AppError } from '../../core/errors';
 import { clientIp, isLoopback } from '../client-ip';
 import { setUploadPolicy } from './upload-policy';
+import { SOCKET_IDLE_MS } from './client-errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Path words after which the next segment names a service (A_A `job/<name>`, native `services/<name>`). */
@@ -61,6 +62,23 @@ function draining(req: Request): boolean {
 function hostName(req: Request): string {
   const host = req.headers.host ?? '';
   return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+}
+
+/**
+ * A body that stops arriving is answered 408 and its connection closed, whichever parser reads it: a stalled
+ * client must not hold a connection and a half-written upload. Once the body is in, the usual idle limit is back.
+ */
+function refuseStalledBody(req: Request, res: Response, idleMs: number): void {
+  req.setTimeout(idleMs, () => {
+    if (req.complete) {
+      req.socket.setTimeout(SOCKET_IDLE_MS);
+      return;
+    }
+    if (!res.headersSent) res.status(408).set('Connection', 'close').json({ error: `Request body stalled: nothing arrived for ${idleMs} ms` });
+    // The parser would wait for bytes that never come; closing the connection ends it (and cleans its upload up).
+    if (res.writableFinished) req.socket.destroy();
+    else res.once('finish', () => req.socket.destroy());
+  });
 }
 
 export function serviceGuard(core: Core) {
@@ -139,9 +157,9 @@ export function serviceGuard(core: Core) {
         fields: s.upload_max_fields,
         fieldBytes: s.upload_max_field_bytes,
         files: s.upload_max_files,
-        idleMs: s.upload_idle_timeout_ms,
         fileBytesFor: capOf,
       });
+      refuseStalledBody(req, res, s.upload_idle_timeout_ms);
     }
     withCaller(caller, next);
   };

@@ -7,8 +7,6 @@ export interface UploadPolicy {
   fields: number;
   fieldBytes: number;
   files: number;
-  /** Refuse the body after this long without a byte (408). */
-  idleMs: number;
   /** A service's own file cap, applied as soon as the form names the Job. */
   fileBytesFor(jobName: string): number;
 }

@@ -1,13 +1,16 @@
 // The workbench API under /api/admin: loopback-only, per-launch token, JSON; the routes live in admin-*.ts by area.
 import crypto from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import type { Core } from '../../core/api';
 import { AppError } from '../../core/errors';
 import { isLoopback } from '../client-ip';
 import { configRoutes } from './admin-config';
 import { runRoutes } from './admin-runs';
 import { serviceRoutes } from './admin-services';
 import { keyRoutes } from './admin-keys';
+import type { CoreInternals } from '../../core';
+import { scheduleRoutes } from './admin-schedules';
+import { notifyRoutes } from './admin-notify';
+import { cwlRoutes } from './cwl';
 
 export interface AdminOptions {
   /** Per-launch secret; the UI reads it from the URL fragment and sends it on every call. */
@@ -27,7 +30,7 @@ function tokenOf(req: Request): string | null {
   return typeof req.query.token === 'string' ? req.query.token : null;
 }
 
-export function adminRouter(core: Core, options: AdminOptions): Router {
+export function adminRouter(core: CoreInternals, options: AdminOptions): Router {
   const router = Router();
   router.use((req: Request, _res: Response, next: NextFunction) => {
     if (!isLoopback(req)) return next(new AppError('Forbidden', 'the workbench API is only reachable from this computer'));
@@ -45,6 +48,9 @@ export function adminRouter(core: Core, options: AdminOptions): Router {
   runRoutes(router, core);
   serviceRoutes(router, core);
   keyRoutes(router, core);
+  scheduleRoutes(router, core);
+  notifyRoutes(router, core);
+  cwlRoutes(router, core);
 
   // Unknown API paths answer JSON here instead of falling through to the UI's index.html.
   router.use((_req: Request, _res: Response, next: NextFunction) => next(new AppError('NotFound', 'no such workbench API route')));

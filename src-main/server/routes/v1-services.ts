@@ -11,6 +11,7 @@ import { clientIp } from '../client-ip';
 import { parseForm } from './v1-upload';
 import { rememberSource } from './v1-problem';
 import { runDocument, wrap } from './v1-runs';
+import { takeCallbackUrl } from '../../core/notify/callbacks';
 
 /** JSON bodies carry files inline (base64 grows them by a third); larger uploads belong in multipart. */
 const JSON_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -81,11 +82,17 @@ export function serviceRoutes(router: Router, core: CoreInternals): void {
     }
 
     let accepted;
+    let callback: string | null = null;
     try {
+      // callback_url is the workbench's field, not the service's: checked here, kept from the intake.
+      const callbackUrl = takeCallbackUrl(request);
+      if (callbackUrl !== undefined) callback = core.callbacks.check(job, callbackUrl);
       accepted = await core.submitNative(request, { ip: clientIp(req) });
     } finally {
-      await cleanup();
+      // The intake moved what it kept; removing the rest need not hold up the answer.
+      void cleanup().catch(() => undefined);
     }
+    if (callback) core.callbacks.register(accepted.uuid, callback, serverUrl(req));
     const finished = wait > 0 ? await core.waitFor(accepted.uuid, wait * 1000) : false;
     const sub = core.runs.submission(accepted.uuid);
     if (!sub) throw notFound(`Run ${accepted.uuid} was removed.`);

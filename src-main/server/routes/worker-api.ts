@@ -3,16 +3,20 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import type { CoreInternals } from '../../core';
+import type { Core } from '../../core/api';
+import type { BullExecutor } from '../../core/queue/bullmq';
 import { AppError } from '../../core/errors';
 import type { WorkerHeartbeat } from '../../core/queue/protocol';
 import { createWorkerToken, listWorkerTokens, listWorkers, recordHeartbeat, revokeWorkerToken, verifyWorkerToken } from '../../core/queue/worker-registry';
 
 type Authed = Request & { workerToken?: { id: number; name: string } };
 
+/** Any core; in scale-out mode it carries its BullMQ executor (CoreInternals does). */
+export type WorkerCore = Core & { readonly scaleOut?: BullExecutor | null };
+
 const notScaleOut = () => new AppError('Conflict', 'this server does not dispatch to workers: start it with `aa serve --redis redis://HOST:6379`');
 
-export function workerApiRouter(core: CoreInternals): Router {
+export function workerApiRouter(core: WorkerCore): Router {
   const router = Router();
   router.use((req: Authed, _res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
@@ -100,10 +104,10 @@ function parseHeartbeat(body: unknown): WorkerHeartbeat {
  * GET /workers, GET /worker-tokens, POST /worker-tokens {name} → {id, name, token} (the only time the token is
  * shown), DELETE /worker-tokens/:id.
  */
-export function workerAdminRoutes(router: Router, core: CoreInternals): void {
+export function workerAdminRoutes(router: Router, core: WorkerCore): void {
   router.get('/workers', (_req, res) => {
     res.json({
-      scale_out: core.scaleOut !== null,
+      scale_out: !!core.scaleOut,
       workers: listWorkers(core.db, { heartbeatMs: core.scaleOut?.config().heartbeat_ms }),
     });
   });
