@@ -197,8 +197,8 @@ recordSection(
 Every worker is a separate \`aa worker\` process on this same machine, fetching inputs and sending results over HTTP
 exactly as a remote one would; the server runs with \`--no-local-worker\`, so every step crosses Redis. Each job is one
 \`wc -c\` step on a 1 KiB upload; ${BURST} jobs are posted by 8 clients at once. CPU columns: CPU time used per job
-during the burst by the server process (intake included) and by all worker processes together (the step's own
-\`wc\` process included). 1-minute load average ${round(loadBefore, 1)} before, ${round(loadAfter, 1)} after (2 cores:
+during the burst by the server process (intake included) and by all worker processes together (the steps' own
+\`wc\` processes not included). 1-minute load average ${round(loadBefore, 1)} before, ${round(loadAfter, 1)} after (2 cores:
 above 2 means other work shared the machine).
 
 | mode | completed jobs/s | burst of ${BURST} | vs local | server CPU per job | workers' CPU per job |
@@ -212,9 +212,10 @@ ${table}
 | per step: (3-step − 1-step) / 2 | ${round(localStep.perStep)} ms | ${round(redisStep.perStep)} ms |
 
 Redis mode adds per step a BullMQ round trip to a worker, an HTTP download of the inputs, an upload of the results
-and the completion event back; that is the per-step difference above, and it is latency, not work. On this 2-core
-machine more workers only share the same two cores with the server and Redis, so the burst figures measure that
-overhead and the contention, not added capacity.
+and the completion event back; that is the per-step difference above, mostly waiting rather than work. On this 2-core
+machine more workers add no cores: they share the same two with the server and Redis, and the rate rises with them
+only because more steps wait on those round trips at once. The figures measure the overhead and contention, not the
+capacity of more machines.
 
 How it would scale on more machines: each worker machine brings its own cores, so for real steps (seconds to hours
 of computation each) throughput grows with the number of workers until the server saturates. The server's share of a

@@ -12,7 +12,7 @@ import { listValidators } from '../core/validators';
 import { importConfig, exportConfig } from '../core/config';
 import { startServer } from '../server/app';
 import { readRuntimeFile } from '../core/security/runtime-file';
-import { WORKER_DEFAULTS, workerCommand } from './worker';
+import { WORKER_DEFAULTS } from '../core/queue/protocol';
 import { createWorkerToken, revokeWorkerToken } from '../core/queue/worker-registry';
 import { AppError } from '../core/errors';
 import { STATUS_LABELS, STATUS } from '../core/model/types';
@@ -219,6 +219,8 @@ async function worker(opts: WorkerCliOptions): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new CommanderError(2, 'aa.badConcurrency', `error: invalid --concurrency "${opts.concurrency}"`);
   if (!Number.isInteger(tries) || tries < 1) throw new CommanderError(2, 'aa.badTries', `error: invalid --transfer-tries "${opts.transferTries}"`);
   const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
+  // Loaded here only: BullMQ and ioredis would add to the start of every other command.
+  const { workerCommand } = await import('./worker');
   return workerCommand({ server: opts.server, token, queues, concurrency, redis: opts.redis, workDir: opts.workDir, transferTries: tries });
 }
 

@@ -42,12 +42,6 @@ export interface WorkerOptions {
   log: (line: string) => void;
 }
 
-export const WORKER_DEFAULTS = {
-  queues: ['localhost'],
-  concurrency: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
-  transferTries: 8,
-};
-
 const VERSION = 'aa-worker/1';
 /** Files up to this size travel as one buffer rather than a stream. */
 const WHOLE_BODY_BYTES = 8 * 1024 * 1024;

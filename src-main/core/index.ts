@@ -14,7 +14,7 @@ import { submitAa } from './intake/aa-intake';
 import { submitNative } from './intake/native-intake';
 import { Orchestrator, type Executor } from './run/orchestrator';
 import { LocalExecutor } from './queue/local';
-import { BullExecutor } from './queue/bullmq';
+import type { BullExecutor } from './queue/bullmq';
 import { loadUnixCommands } from './plan/sanitise';
 import { listValidators } from './validators';
 import { AppError, notFound } from './errors';
@@ -61,15 +61,18 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   const runs = new RunRepo(db);
   const writer = new GroupWriter(db, paths.db);
   const local = () => new LocalExecutor(options.workerFile, settings.concurrency);
+  // `--redis` wins over the setting saved in the app.
+  const redisUrl = options.redis ?? settings.redis_url ?? undefined;
+  // Loaded only in scale-out mode: BullMQ and ioredis add to every start otherwise.
   const exec =
     executor ??
-    (options.redis
-      ? await BullExecutor.open(
-          { url: options.redis, localWorker: options.localWorker },
+    (redisUrl
+      ? await (await import('./queue/bullmq')).BullExecutor.open(
+          { url: redisUrl, localWorker: options.localWorker },
           { db, dataRoot: paths.root, events, local: local(), localConcurrency: settings.concurrency },
         )
       : local());
-  const scaleOut = exec instanceof BullExecutor ? exec : null;
+  const scaleOut = 'dispatchLimit' in exec ? (exec as BullExecutor) : null;
   const unixCommands = loadUnixCommands();
   const policies = new ServicePolicies(db);
   const guard = new IntakeGuard({ policies, settings: () => settings, unfinished: (job) => policies.unfinished(job), dataRoot: paths.root });

@@ -82,6 +82,8 @@ export interface Settings {
   callback_backoff_max_ms: number;
   /** A receiver that has not answered within this long counts as a failed try, ms. */
   callback_timeout_ms: number;
+  /** Redis for scale-out (`redis://host:6379`): steps go to BullMQ for `aa worker` machines; null runs them here only. */
+  redis_url: string | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -121,7 +123,8 @@ export const DEFAULT_SETTINGS: Settings = {
   callback_backoff_ms: 1000,
   callback_backoff_max_ms: 10 * 60 * 1000,
   callback_timeout_ms: 10_000,
+  redis_url: null,
 };
 
 /** Settings that only apply when the server starts again. */
-export const RESTART_SETTINGS: Array<keyof Settings> = ['host', 'port'];
+export const RESTART_SETTINGS: Array<keyof Settings> = ['host', 'port', 'redis_url'];

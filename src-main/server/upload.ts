@@ -54,9 +54,11 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
     /** Once the form names its Job, that service's own cap. */
     let fileCap = limits.fileBytes;
     let out: fs.WriteStream | null = null;
+    let settled = () => {};
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
+      settled();
       // The file part may never end once the body stops flowing: close its file rather than leak it.
       out?.destroy();
       req.unpipe();
@@ -127,11 +129,19 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
       Promise.resolve(pendingFile)
         .then(() => {
           if (failed) return;
+          settled();
           resolve({ form: { fields, file }, cleanup });
         })
         .catch(fail);
     });
     req.on('aborted', () => fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' })));
+    // A connection closed after the request was answered early (a stalled body got its 408) ends it without 'aborted'.
+    const socket = req.socket;
+    const closed = () => {
+      if (!req.complete) fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' }));
+    };
+    socket.once('close', closed);
+    settled = () => socket.off('close', closed);
     req.pipe(bb);
   });
 }

@@ -106,7 +106,7 @@ describe('a worker killed mid-step', () => {
     expect((await text(t.url, sub.results[0].data_path)).trim()).toBe('w2');
     // One attempt: the job changed hands inside BullMQ, the orchestrator saw nothing but a longer step.
     expect(attemptsOf(t.core.db, uuid).map((a) => a.state)).toEqual(['done']);
-  });
+  }, 90_000);
 
   it('fails the step clearly once it has stalled more than allowed and no retries are left', async () => {
     const t = await server({ ...FAST, AA_SCALEOUT_MAX_STALLED: '0' });
@@ -119,7 +119,7 @@ describe('a worker killed mid-step', () => {
     expect(sub.state).toBe('Error');
     expect(sub.last_message).toMatch(/the workers running this step stopped before it finished/);
     expect(attemptsOf(t.core.db, uuid).map((a) => a.state)).toEqual(['failed']);
-  });
+  }, 90_000);
 });
 
 describe('Redis restarted while steps are queued', () => {
@@ -141,7 +141,7 @@ describe('Redis restarted while steps are queued', () => {
     const subs = await Promise.all(uuids.map((u) => finished(t.url, u)));
     expect(subs.map((s) => s.state)).toEqual(['Complete', 'Complete', 'Complete']);
     for (const s of subs) expect((await text(t.url, s.results[0].data_path)).trim()).toBe('after-restart');
-  });
+  }, 90_000);
 
   it('queues the steps again from the server when Redis comes back empty', async () => {
     const t = await server();
@@ -151,7 +151,7 @@ describe('Redis restarted while steps are queued', () => {
     await worker(t, 'after-wipe');
     const subs = await Promise.all(uuids.map((u) => finished(t.url, u)));
     expect(subs.map((s) => s.state)).toEqual(['Complete', 'Complete']);
-  });
+  }, 90_000);
 });
 
 describe('the server restarted while remote workers run', () => {
@@ -191,7 +191,7 @@ describe('the server restarted while remote workers run', () => {
       check.close();
     }
     expect(fs.readdirSync(path.join(dataDir, 'remote'))).toEqual([]);
-  });
+  }, 90_000);
 });
 
 describe('a worker that cannot reach the server for files', () => {
@@ -220,5 +220,5 @@ describe('a worker that cannot reach the server for files', () => {
     expect(sub.last_message).toMatch(/worker .* could not fetch the step's input files from http:\/\/127\.0\.0\.1:\d+: download of input ".*" failed after 3 tries: ECONNREFUSED/);
     // Two waits between three tries: about 0.5 s, then 1 s.
     expect(Date.now() - started).toBeGreaterThan(1000);
-  });
+  }, 90_000);
 });

@@ -15,8 +15,16 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'out', 'main', 'cli.js');
 const WORKER_FILE = path.join(ROOT, 'out', 'main', 'worker.js');
 
+const created: string[] = [];
+// Data dirs, scripts and Redis folders go when the test process ends.
+process.once('exit', () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'aa-scaleout-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 export function requireBuild(): void {

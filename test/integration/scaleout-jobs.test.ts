@@ -85,7 +85,7 @@ describe('scale-out with two remote workers', () => {
       state: string;
     }>;
     expect(attempts.map((a) => a.state)).toEqual(['done', 'done', 'done', 'done']);
-  });
+  }, 90_000);
 
   it('spreads parallel jobs over both workers', async () => {
     const uuids = await Promise.all(Array.from({ length: 6 }, () => submit(t.url, 'who')));
@@ -93,7 +93,7 @@ describe('scale-out with two remote workers', () => {
     expect(subs.map((s) => s.state)).toEqual(Array(6).fill('Complete'));
     const ranOn = await Promise.all(subs.map(async (s) => (await text(t.url, s.results[0].data_path)).trim()));
     expect(new Set(ranOn)).toEqual(new Set(['w1', 'w2']));
-  });
+  }, 90_000);
 
   it('leaves no job behind in Redis and no staged file on the server once results are collected', async () => {
     const queue = new Queue('localhost', { connection: redisOptions(redis.url), prefix: t.core.scaleOut!.prefix });
@@ -103,7 +103,7 @@ describe('scale-out with two remote workers', () => {
     } finally {
       await queue.close();
     }
-  });
+  }, 90_000);
 
   it('lists the workers with host, queues, concurrency and load through the worker API', async () => {
     const res = await workerApi(t, '/workers');
@@ -116,7 +116,7 @@ describe('scale-out with two remote workers', () => {
       const body = (await (await workerApi(t, '/workers')).json()) as { workers: Array<{ completed: number; running: number }> };
       return body.workers.reduce((n, w) => n + w.completed, 0) >= 10 && body.workers.every((w) => w.running === 0);
     });
-  });
+  }, 90_000);
 
   it('cancels a step running on a worker: the run is Cancelled and the worker kills its process', async () => {
     const uuid = await submit(t.url, 'hang');
@@ -128,14 +128,14 @@ describe('scale-out with two remote workers', () => {
     expect(await t.core.cancel(uuid)).toBe(true);
     expect((await finished(t.url, uuid)).state).toBe('Cancelled');
     await waitUntil('the worker to kill the process', () => !running(), 5_000);
-  });
+  }, 90_000);
 
   it('shows a worker that stopped cleanly as stopped', async () => {
     const w2 = workers.pop()!;
     expect(await w2.kill('SIGTERM')).toBe(0);
     const { workers: listed } = (await (await workerApi(t, '/workers')).json()) as { workers: Array<{ state: string }> };
     expect(listed.map((w) => w.state).sort()).toEqual(['online', 'stopped']);
-  });
+  }, 90_000);
 });
 
 describe('worker tokens', () => {
@@ -150,7 +150,7 @@ describe('worker tokens', () => {
     expect(body).not.toContain('redis://');
     expect(JSON.parse(body)).toEqual({ error: 'missing, wrong or revoked worker token' });
     expect((await fetch(`${t.url}/api/worker/workers`)).status).toBe(401);
-  });
+  }, 90_000);
 
   it('gives a worker with a bad or revoked token nothing: it exits and queued steps wait for a trusted worker', async () => {
     const uuid = await submit(t.url, 'who');
@@ -173,7 +173,7 @@ describe('worker tokens', () => {
     } finally {
       await good.kill('SIGTERM');
     }
-  });
+  }, 90_000);
 
   it('stops a running worker whose token is revoked', async () => {
     const own = createWorkerToken(t.core.db, 'to revoke');
@@ -181,7 +181,7 @@ describe('worker tokens', () => {
     revokeWorkerToken(t.core.db, 'to revoke');
     expect(await w.exited).toBe(1);
     expect(w.output()).toMatch(/refused this worker token/);
-  });
+  }, 90_000);
 });
 
 describe('workbench handlers for worker tokens and the worker table', () => {
@@ -222,7 +222,7 @@ describe('workbench handlers for worker tokens and the worker table', () => {
     const workersView = await call('GET', '/workers');
     expect(workersView.body.scale_out).toBe(true);
     expect(workersView.body.workers.length).toBeGreaterThan(0);
-  });
+  }, 90_000);
 });
 
 describe('local and remote workers on the same queue', () => {
@@ -246,7 +246,7 @@ describe('local and remote workers on the same queue', () => {
     expect(subs.map((s) => s.state)).toEqual(Array(6).fill('Complete'));
     const ranOn = await Promise.all(subs.map(async (s) => (await text(mixed.url, s.results[0].data_path)).trim()));
     expect(new Set(ranOn)).toEqual(new Set(['server', 'remote']));
-  });
+  }, 90_000);
 
   it('keeps two servers on one Redis apart (each has its own BullMQ prefix)', () => {
     expect(mixed.core.scaleOut!.prefix).not.toBe(t.core.scaleOut!.prefix);

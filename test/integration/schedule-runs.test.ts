@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, tempDir, type TestServer } from '../support/server';
+import { startTestServer, tempDir, WORKER_FILE, type TestServer } from '../support/server';
+import { createCore } from '../../src-main/core';
 import { addJob, addTask } from '../support/config';
 import { cronPreview } from '../../src-main/core/schedule/scheduler';
 
@@ -162,5 +163,31 @@ describe('scheduled runs', () => {
       expect([0, 6]).not.toContain(d.getUTCDay());
     }
     expect(cronPreview('not a cron')).toHaveProperty('error');
+  });
+});
+
+describe('two processes on one data dir', () => {
+  it('fire each slot once: the first to claim it submits, the other stands aside', async () => {
+    const dir = tempDir('aa-schedule-twice-');
+    const first = await startTestServer({ dataDir: dir, settings: { queue_hog_size: null, queue_hard_limit: null } });
+    const second = await createCore({ dataDir: dir, workerFile: WORKER_FILE, settings: { queue_hog_size: null, queue_hard_limit: null } });
+    try {
+      addTask(first.core.db, 'tick', 'echo tick');
+      addJob(first.core.db, 'tick', [['tick', 0]]);
+      const schedule = await first.core.schedules.create({ job: 'tick', cron: '* * * * * *', submission_name: 'twice' });
+      // The second process learns of it when it starts its timers, as it would at its own start.
+      await second.schedules.stop();
+      second.schedules.start();
+      await until(async () => first.core.schedules.get(schedule.id).runs, (n) => n >= 3);
+      await first.core.schedules.remove(schedule.id);
+      await new Promise((r) => setTimeout(r, 1100));
+      const subs = first.core.db.prepare("SELECT created_at FROM submission WHERE submission_name = 'twice'").all() as Array<{ created_at: string }>;
+      const seconds = subs.map((s) => s.created_at.slice(0, 19));
+      expect(subs.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(seconds).size).toBe(seconds.length);
+    } finally {
+      await second.close();
+      await first.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 // Reading CWL documents: YAML/JSON text checked by the CWL reference parser (cwl-ts-auto), as plain normalised data.
-import { DefaultFetcher, LoadingOptions, ValidationException, loadDocumentByString } from 'cwl-ts-auto/dist/util/Internal';
+import type * as CwlParser from 'cwl-ts-auto/dist/util/Internal.js';
 import type { Problem } from '../store/config-repo';
 import { parseText } from '../config/text';
 
@@ -41,14 +41,26 @@ export interface Extensions {
   steps: Map<string, Fields>;
 }
 
-/** Files are read on their own: `$import`, `$include` and remote references are refused rather than fetched. */
-class NoFetcher extends DefaultFetcher {
-  override fetchText(url: string): Promise<string> {
-    return Promise.reject(new ValidationException(`references to other documents are not read (${url}); upload every file together`));
-  }
-  override checkExists(): boolean {
-    return false;
-  }
+let parser: Promise<{ cwl: typeof CwlParser; fetcher: () => CwlParser.Fetcher }> | null = null;
+
+/** The CWL parser, loaded on first use: it is large, and most starts of the app never read CWL. */
+function cwlParser() {
+  // The file name in full: the host may load it as an ES module import, which does not guess extensions.
+  parser ??= import('cwl-ts-auto/dist/util/Internal.js').then((loaded) => {
+    // A CommonJS module seen from an ES import keeps its exports under `default`.
+    const cwl = (loaded as { default?: typeof CwlParser }).default ?? loaded;
+    /** Files are read on their own: `$import`, `$include` and remote references are refused rather than fetched. */
+    class NoFetcher extends cwl.DefaultFetcher {
+      override fetchText(url: string): Promise<string> {
+        return Promise.reject(new cwl.ValidationException(`references to other documents are not read (${url}); upload every file together`));
+      }
+      override checkExists(): boolean {
+        return false;
+      }
+    }
+    return { cwl, fetcher: () => new NoFetcher() };
+  });
+  return parser;
 }
 
 /** The last segment of a CWL identifier: `file:///x/tool.cwl#main/step/out` → `out`. */
@@ -97,8 +109,8 @@ function extensions(instance: Instance): Extensions {
 }
 
 /** The parser's message cut down to the branch of the class the document declares. */
-function parserMessage(error: unknown, declared: unknown): string {
-  const text = error instanceof ValidationException ? error.toString() : error instanceof Error ? error.message : String(error);
+function parserMessage(error: unknown, declared: unknown, validation: typeof CwlParser.ValidationException): string {
+  const text = error instanceof validation ? error.toString() : error instanceof Error ? error.message : String(error);
   const lines = text.split('\n');
   const start = typeof declared === 'string' ? lines.findIndex((l) => l.trim() === `Trying '${declared}'`) : -1;
   let picked = lines;
@@ -147,13 +159,14 @@ export async function readCwl(file: CwlFile): Promise<{ processes: CwlProcess[];
   if (problems.length) return { processes: [], problems };
 
   const uri = `file:///cwl/${encodeURIComponent(file.name)}`;
+  const { cwl, fetcher } = await cwlParser();
   let loaded: Instance | Instance[];
   try {
-    const options = new LoadingOptions({ fileUri: uri, fetcher: new NoFetcher() });
-    loaded = (await loadDocumentByString(file.text, uri, options)) as Instance | Instance[];
+    const options = new cwl.LoadingOptions({ fileUri: uri, fetcher: fetcher() });
+    loaded = (await cwl.loadDocumentByString(file.text, uri, options)) as Instance | Instance[];
   } catch (error) {
     const declared = Array.isArray(value.$graph) ? undefined : value.class;
-    return { processes: [], problems: [{ path: at, message: parserMessage(error, declared) }] };
+    return { processes: [], problems: [{ path: at, message: parserMessage(error, declared, cwl.ValidationException) }] };
   }
   const instances = Array.isArray(loaded) ? loaded : [loaded];
   const processes = instances.map((instance): CwlProcess => {

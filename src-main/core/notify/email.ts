@@ -1,5 +1,5 @@
 // Completion email (A_A __handle_batch_email, reference §3.10): one mail per finished batch over SMTP, from an outbox in SQLite.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Db } from '../store/db';
 import { nowIso } from '../store/db';
 import type { RunEvents } from '../events';
@@ -10,8 +10,11 @@ import { backoffMs } from './callbacks';
 
 const PASSWORD_KEY = 'smtp_password';
 
-/** The address a submission carries when nobody is to be mailed (scheduled runs without one); never mailed. */
+/** The address a submission carries when nobody is to be mailed (scheduled runs without one). */
 export const NO_EMAIL = 'nobody@localhost';
+
+/** Addresses at localhost are the workbench's own placeholders (`aa run` uses cli@localhost); they are never mailed. */
+const mailable = (address: string): boolean => address.length > 5 && !/@localhost$/i.test(address);
 
 export interface EmailRetry {
   /** Tries per mail, the first included. */
@@ -108,7 +111,7 @@ export class EmailNotifier {
   async sendTest(to: string): Promise<{ message_id: string; accepted: string[] }> {
     const settings = this.deps.settings();
     if (!emailEnabled(settings)) throw new Error('set an SMTP host and a sender address first');
-    const info = await this.transport(settings).sendMail({
+    const info = await (await this.transport(settings)).sendMail({
       from: settings.email_from,
       to,
       subject: `${settings.email_subject}: test`,
@@ -131,8 +134,10 @@ export class EmailNotifier {
     return row ? (JSON.parse(row.value) as string) : '';
   }
 
-  private transport(settings: Settings): Transporter {
+  private async transport(settings: Settings): Promise<Transporter> {
     const password = this.password();
+    // Loaded on first use: most starts of the app never send mail.
+    const nodemailer = await import('nodemailer');
     return nodemailer.createTransport({
       host: settings.smtp_host,
       port: settings.smtp_port,
@@ -150,7 +155,8 @@ export class EmailNotifier {
     const sub = this.deps.runs.submission(uuid);
     if (!sub) return;
     const email = (sub.email ?? '').trim();
-    if (email.length <= 5 || email === NO_EMAIL) return;
+    // A_A mails only addresses longer than five characters.
+    if (!mailable(email)) return;
     const batch = this.deps.runs.batch(sub.batch_uuid);
     if (!batch || ![STATUS.Complete, STATUS.Error, STATUS.Crash].includes(batch.status as 2 | 3 | 4)) return;
     const job = sub.job_name;
@@ -193,7 +199,7 @@ export class EmailNotifier {
         .prepare("SELECT id, recipient, subject, body, attempts FROM email_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 50")
         .all(nowIso()) as Array<{ id: number; recipient: string; subject: string; body: string; attempts: number }>;
       if (due.length === 0) return;
-      const transport = this.transport(settings);
+      const transport = await this.transport(settings);
       try {
         for (const mail of due) {
           if (this.stopped) break;

@@ -1,6 +1,16 @@
 // What the server and `aa worker` agree on in scale-out mode: queue names, job payloads, the worker API's shape.
 // Plain data and small pure functions only, so the worker imports it without the rest of the core.
+import os from 'node:os';
 import type { AttemptOutcome, AttemptSpec } from '../../../src-worker/exec/types';
+
+/** `aa worker` defaults. */
+export const WORKER_DEFAULTS = {
+  queues: ['localhost'],
+  /** Steps at once from each queue: the machine's CPU count, as local mode's pool. */
+  concurrency: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
+  /** Tries per file transfer before the step fails (waits double from 0.5 s up to 10 s: about a minute). */
+  transferTries: 8,
+};
 
 /** Every worker API path sits under this mount point; all of them need `Authorization: Bearer <worker token>`. */
 export const WORKER_API = '/api/worker';

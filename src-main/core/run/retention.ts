@@ -145,12 +145,13 @@ async function doSweep(host: RetentionHost, now: number): Promise<SweepReport> {
     // Let requests in between large batches.
     await new Promise((resolve) => setImmediate(resolve));
   }
-  db.pragma('wal_checkpoint(TRUNCATE)');
   const report: SweepReport = { at: nowIso(), removed: doomed.length, freed_bytes: freed, duration_ms: Date.now() - t0 };
   db.prepare('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
     LAST_SWEEP_KEY,
     JSON.stringify(report),
   );
+  // Last, so the log starts empty again: the WAL never grows without bound between automatic checkpoints.
+  db.pragma('wal_checkpoint(TRUNCATE)');
   return report;
 }
 

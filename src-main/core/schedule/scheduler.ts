@@ -232,7 +232,7 @@ export class Scheduler {
   /** Fires a schedule now, as its timer would; the submission's outcome is also recorded on the schedule. */
   async runNow(id: number): Promise<SubmitResult> {
     if (!this.row(id)) throw notFound(`No schedule ${id}.`);
-    return this.fire(id, true) as Promise<SubmitResult>;
+    return this.fire(id, null) as Promise<SubmitResult>;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -280,21 +280,24 @@ export class Scheduler {
     const timer = new Cron(
       row.cron,
       { mode: CRON_MODE, protect: true, unref: true, ...(row.timezone ? { timezone: row.timezone } : {}) },
-      async () => {
-        await this.fire(row.id, false);
+      async (self: Cron) => {
+        // The firing's own second: the same in every process that has this data dir open.
+        const at = self.currentRun() ?? new Date();
+        await this.fire(row.id, new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString());
       },
     );
     this.timers.set(row.id, timer);
   }
 
-  private fire(id: number, manual: boolean): Promise<SubmitResult | null> {
-    const firing = this.submitOnce(id, manual);
+  /** `slot`: the second a timer fired for; null for a firing asked for by hand. */
+  private fire(id: number, slot: string | null): Promise<SubmitResult | null> {
+    const firing = this.submitOnce(id, slot);
     this.firing.add(firing);
     void firing.finally(() => this.firing.delete(firing)).catch(() => {});
     return firing;
   }
 
-  private async submitOnce(id: number, manual: boolean): Promise<SubmitResult | null> {
+  private async submitOnce(id: number, slot: string | null): Promise<SubmitResult | null> {
     const row = this.row(id);
     if (!row) {
       // Its Job was deleted, and the schedule with it.
@@ -302,6 +305,12 @@ export class Scheduler {
       this.timers.delete(id);
       return null;
     }
+    // Another process on this data dir (`aa run` beside the app) has the same timers: the first to claim the slot fires it.
+    const claimed =
+      slot === null ||
+      this.deps.db.prepare('UPDATE schedule SET last_run_at = ? WHERE id = ? AND (last_run_at IS NULL OR last_run_at < ?)').run(slot, id, slot).changes > 0;
+    if (!claimed) return null;
+    const ranAt = slot ?? nowIso();
     const tmp = await fs.promises.mkdtemp(path.join(this.deps.paths.tmp, 'schedule-'));
     try {
       const copy = path.join(tmp, row.input_name);
@@ -315,12 +324,12 @@ export class Scheduler {
       const result = await this.deps.submit(form, { ip: '127.0.0.1', admin: true });
       this.deps.db
         .prepare('UPDATE schedule SET runs = runs + 1, last_run_at = ?, last_batch_uuid = ?, last_error = NULL WHERE id = ?')
-        .run(nowIso(), result.batch_uuid, id);
+        .run(ranAt, result.batch_uuid, id);
       return result;
     } catch (error) {
       const message = errorText(error);
-      this.deps.db.prepare('UPDATE schedule SET last_run_at = ?, last_error = ? WHERE id = ?').run(nowIso(), message, id);
-      if (manual) throw error;
+      this.deps.db.prepare('UPDATE schedule SET last_run_at = ?, last_error = ? WHERE id = ?').run(ranAt, message, id);
+      if (slot === null) throw error;
       console.warn(`schedule ${id} (${row.job}) did not submit: ${message}`);
       return null;
     } finally {

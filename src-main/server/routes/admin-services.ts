@@ -187,6 +187,10 @@ export function parseSettingsPatch(body: unknown): Partial<Settings> {
     } else if (key === 'host') {
       if (typeof value !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(value)) problems.push({ path: key, message: 'must be an address' });
       else patch[key] = value;
+    } else if (key === 'redis_url') {
+      if (value !== null && (typeof value !== 'string' || !/^rediss?:\/\/\S+$/.test(value))) {
+        problems.push({ path: key, message: 'must be a redis:// or rediss:// URL, or null' });
+      } else patch[key] = value;
     } else problems.push({ path: key, message: 'unknown setting' });
   }
   if (problems.length) throw new AppError('Invalid', `${problems[0].path} ${problems[0].message}`, undefined, problems);

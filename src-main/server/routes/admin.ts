@@ -11,6 +11,7 @@ import type { CoreInternals } from '../../core';
 import { scheduleRoutes } from './admin-schedules';
 import { notifyRoutes } from './admin-notify';
 import { cwlRoutes } from './cwl';
+import { workerAdminRoutes } from './worker-api';
 
 export interface AdminOptions {
   /** Per-launch secret; the UI reads it from the URL fragment and sends it on every call. */
@@ -51,6 +52,7 @@ export function adminRouter(core: CoreInternals, options: AdminOptions): Router 
   scheduleRoutes(router, core);
   notifyRoutes(router, core);
   cwlRoutes(router, core);
+  workerAdminRoutes(router, core);
 
   // Unknown API paths answer JSON here instead of falling through to the UI's index.html.
   router.use((_req: Request, _res: Response, next: NextFunction) => next(new AppError('NotFound', 'no such workbench API route')));
