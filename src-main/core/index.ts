@@ -11,7 +11,7 @@ import { RunEvents } from './events';
 import { DEFAULT_SETTINGS, RESTART_SETTINGS, type Settings } from './settings';
 import { dataPaths } from './paths';
 import { submitAa } from './intake/aa-intake';
-import { submitNative } from './intake/native-intake';
+import { submitNative, type StoredInput } from './intake/native-intake';
 import { Orchestrator, type Executor } from './run/orchestrator';
 import { LocalExecutor } from './queue/local';
 import type { BullExecutor } from './queue/bullmq';
@@ -165,11 +165,33 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       ),
     async rerun(uuid: string): Promise<SubmitResult> {
       const sub = submissionOrThrow(uuid);
-      const src = path.join(paths.root, sub.input_path);
       const dir = fs.mkdtempSync(path.join(paths.tmp, 'rerun-'));
-      const copy = path.join(dir, sub.input_name);
-      await fs.promises.copyFile(src, copy);
       const params = JSON.parse(sub.params) as Record<string, string>;
+      const native = sub as typeof sub & { job_version: number | null; inputs: string | null };
+      if (native.job_version !== null && native.job_version !== undefined) {
+        // A native-API run: the same published version, typed values and named input files.
+        try {
+          const inputs = JSON.parse(native.inputs ?? '[]') as StoredInput[];
+          const files = await Promise.all(
+            inputs.map(async (input, i) => {
+              const copy = path.join(dir, String(i), input.name);
+              await fs.promises.mkdir(path.dirname(copy), { recursive: true });
+              await fs.promises.copyFile(path.join(paths.root, input.path), copy);
+              return { field: input.field, path: copy, originalName: input.name, size: input.size };
+            }),
+          );
+          const fileFields = new Set(inputs.map((input) => input.field));
+          const r = await core.submitNative(
+            { job: sub.job_name, version: native.job_version, source: 'multipart', values: Object.entries(params).filter(([k]) => !fileFields.has(k)), files },
+            { ip: sub.ip, admin: true },
+          );
+          return { batch_uuid: r.batch_uuid, submission_name: sub.submission_name, submissions: [{ uuid: r.uuid, job: r.job }] };
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const copy = path.join(dir, sub.input_name);
+      await fs.promises.copyFile(path.join(paths.root, sub.input_path), copy);
       const form: SubmissionForm = {
         fields: [
           ['job', sub.job_name],
