@@ -581,28 +581,39 @@ export class Orchestrator {
         : `Internal error during step ${st.step.current_step}: ${(error as Error).message ?? String(error)}`;
     // Free what this run holds in its working folders first: it is often what filled the disk.
     await fs.promises.rm(path.join(st.step.root_path || this.deps.workRoot, run.sub.uuid), { recursive: true, force: true });
+    const recorded = new Set(this.deps.runs.results(run.sub.id).map((r) => path.join(this.deps.dataRoot, r.path)));
+    for (const r of run.results.filter((x) => !recorded.has(x.abs))) fs.rmSync(r.abs, { force: true });
+    run.results = run.results.filter((x) => recorded.has(x.abs));
+    if (run.status < STATUS.Complete) run.status = STATUS.Error;
     try {
-      const recorded = new Set(this.deps.runs.results(run.sub.id).map((r) => path.join(this.deps.dataRoot, r.path)));
-      for (const r of run.results.filter((x) => !recorded.has(x.abs))) fs.rmSync(r.abs, { force: true });
-      run.results = run.results.filter((x) => recorded.has(x.abs));
-      const stored = this.deps.runs.submissionById(run.sub.id);
-      if (stored && stored.status < STATUS.Complete) {
-        run.status = stored.status;
-        const open = this.deps.runs.attempts(run.sub.id).filter((a) => a.step_key === key && a.state === 'running');
-        void this.deps.writer.write(() => {
-          for (const a of open) {
-            const { id, pid, exit_code, signal, stdout_path, stderr_path } = a;
-            this.deps.runs.finishAttempt({ id, pid, exit_code, signal, stdout_path, stderr_path, state: 'failed', started_at: null, ended_at: nowIso(), message });
-          }
-        });
-      }
-      await this.finish(run, STATUS.Error, message, st.step.step_id);
+      await this.recordFailure(run, key, message, st.step.step_id);
     } catch (again) {
-      // The store refuses even this: the attempt stays recorded as running, which the next start reports.
-      console.error(`could not record the failure of ${run.sub.uuid}:`, again);
-      if (run.status < STATUS.Complete) run.status = STATUS.Error;
-      this.afterFinal(run, STATUS.Error, message);
+      console.error(`could not record the failure of ${run.sub.uuid} yet:`, again);
+      this.recordLater(run, key, message, st.step.step_id, 1000);
     }
+    this.afterFinal(run, STATUS.Error, message);
+  }
+
+  /** Ends the step's open attempts and the run as Error, unless the store already holds an end for it. */
+  private recordFailure(run: Active, key: string, message: string, stepId: number): Promise<void> {
+    return this.deps.writer.write(() => {
+      const stored = this.deps.runs.submissionById(run.sub.id);
+      if (!stored || stored.status >= STATUS.Complete) return;
+      for (const a of this.deps.runs.attempts(run.sub.id)) {
+        if (a.step_key !== key || a.state !== 'running') continue;
+        const { id, pid, exit_code, signal, stdout_path, stderr_path } = a;
+        this.deps.runs.finishAttempt({ id, pid, exit_code, signal, stdout_path, stderr_path, state: 'failed', started_at: null, ended_at: nowIso(), message });
+      }
+      this.writeFinal(run, STATUS.Error, message, stepId);
+    });
+  }
+
+  /** The store refused the failure (a full disk): try again, backing off, until it takes it or the server stops. */
+  private recordLater(run: Active, key: string, message: string, stepId: number, delayMs: number): void {
+    setTimeout(() => {
+      if (this.closing) return;
+      this.recordFailure(run, key, message, stepId).catch(() => this.recordLater(run, key, message, stepId, Math.min(delayMs * 2, 30_000)));
+    }, delayMs).unref();
   }
 
   // File staging is synchronous on purpose: a handful of metadata calls (mkdir, link, rename) on small
