@@ -429,6 +429,11 @@ export class Orchestrator {
     }
     const retry = !!failure && !setupError && !run.cancelled && !decision && st.attempts <= step.retries && !this.closing;
     const stored = decision?.store_results ? this.storeOutputs(run, step, cwd, produced) : [];
+    // Output the disk refused is cut short and is what filled it: dropping it gives the space back.
+    if (outcome && lostOutput(outcome, spec.output_cap_bytes)) {
+      if (outcome.stdout_truncated) fs.rmSync(spec.stdout_file, { force: true });
+      if (outcome.stderr_truncated) fs.rmSync(spec.stderr_file, { force: true });
+    }
     const logs = outcome ? this.keepLogs(spec, stored, `${logBase}.stdout`) : { stdout: null, stderr: null };
     const attemptState: AttemptState = run.cancelled ? 'cancelled' : failure || decision?.outcome === 'fail' ? 'failed' : 'done';
     const endedAt = outcome?.ended_at ?? nowIso();
@@ -579,8 +584,13 @@ export class Orchestrator {
       code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT'
         ? `Insufficient storage: the disk filled up during step ${st.step.current_step}; the run was stopped`
         : `Internal error during step ${st.step.current_step}: ${(error as Error).message ?? String(error)}`;
-    // Free what this run holds in its working folders first: it is often what filled the disk.
+    // Free what this run holds in its working folders first: it is often what filled the disk. On a full disk the
+    // attempt's own logs go too (no row points at them yet).
     await fs.promises.rm(path.join(st.step.root_path || this.deps.workRoot, run.sub.uuid), { recursive: true, force: true });
+    if (message.startsWith('Insufficient storage')) {
+      const logBase = path.join(this.deps.filesRoot, run.sub.uuid, 'logs', `${key}-${st.attempts}`);
+      for (const ext of ['stdout', 'stderr']) fs.rmSync(`${logBase}.${ext}`, { force: true });
+    }
     const recorded = new Set(this.deps.runs.results(run.sub.id).map((r) => path.join(this.deps.dataRoot, r.path)));
     for (const r of run.results.filter((x) => !recorded.has(x.abs))) fs.rmSync(r.abs, { force: true });
     run.results = run.results.filter((x) => recorded.has(x.abs));

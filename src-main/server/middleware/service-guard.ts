@@ -141,9 +141,8 @@ export function serviceGuard(core: Core) {
 
     if (intake) {
       const free = freeBytes(core.paths.root);
-      if (free !== null && free < s.min_free_bytes) {
-        return refuseWith(req, res, insufficientStorage(free, s.min_free_bytes));
-      }
+      // Answered like intake's own refusals (`{"error": …}`), which this one only makes earlier.
+      if (free !== null && free < s.min_free_bytes) return next(insufficientStorage(free, s.min_free_bytes));
       const capOf = (job: string) => policies.get(job).upload_limit_bytes ?? s.upload_limit_bytes;
       const named = inPath.names;
       // Before the form names its Job, a caller without a key can only be aiming at a public service.

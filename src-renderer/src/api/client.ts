@@ -1,11 +1,15 @@
 // The one client of the workbench API: token handling, typed calls, file URLs and the live event stream.
 import type {
+  ApiKeyInfo,
   Backend,
   BackendInput,
+  CreatedApiKey,
+  CreatedWorkerToken,
   Job,
   JobCheckRequest,
   JobCheckResponse,
   JobInput,
+  NewApiKey,
   Overview,
   PreviewCommandRequest,
   PreviewCommandResponse,
@@ -13,17 +17,25 @@ import type {
   QueueStats,
   QueueType,
   QueueTypeInput,
+  RetentionView,
   RunDetail,
   RunEvent,
   RunsResponse,
+  SecuritySaved,
+  SecurityView,
   ServiceInfo,
+  ServicePolicy,
   Settings,
   SettingsSaved,
   SettingsView,
+  StorageGauge,
+  SweepReport,
   Task,
   TaskInput,
   TestRunResponse,
   ValidatorTypeInfo,
+  WorkersResponse,
+  WorkerToken,
 } from './types';
 
 const TOKEN_KEY = 'aa-workbench-token';
@@ -163,6 +175,25 @@ export const api = {
   saveSettings: (patch: Partial<Settings>) => request<SettingsSaved>('PUT', '/settings', patch),
   pauseQueue: () => request<QueueStats>('POST', '/queue/pause'),
   resumeQueue: () => request<QueueStats>('POST', '/queue/resume'),
+
+  workers: () => request<WorkersResponse>('GET', '/workers'),
+  workerTokens: async () => (await request<{ tokens: WorkerToken[] }>('GET', '/worker-tokens')).tokens,
+  createWorkerToken: (name: string) => request<CreatedWorkerToken>('POST', '/worker-tokens', { name }),
+  revokeWorkerToken: (id: number) => request<void>('DELETE', `/worker-tokens/${id}`),
+
+  apiKeys: () => request<ApiKeyInfo[]>('GET', '/keys'),
+  createApiKey: (input: NewApiKey) => request<CreatedApiKey>('POST', '/keys', input),
+  revokeApiKey: (id: number) => request<void>('DELETE', `/keys/${id}`),
+  security: () => request<SecurityView>('GET', '/security'),
+  saveSecurity: (patch: Partial<SecurityView>) => request<SecuritySaved>('PUT', '/security', patch),
+  servicePolicies: () => request<ServicePolicy[]>('GET', '/service-policies'),
+  saveServicePolicy: (job: string, patch: Partial<Omit<ServicePolicy, 'job_name'>>) =>
+    request<ServicePolicy>('PUT', `/service-policies/${seg(job)}`, patch),
+
+  retention: () => request<RetentionView>('GET', '/retention'),
+  saveRetention: (patch: Partial<Omit<RetentionView, 'last_sweep'>>) => request<RetentionView>('PUT', '/retention', patch),
+  storage: () => request<StorageGauge>('GET', '/storage'),
+  sweepNow: () => request<SweepReport>('POST', '/storage/sweep'),
 };
 
 export type Api = typeof api;

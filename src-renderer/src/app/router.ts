@@ -7,6 +7,10 @@ export type Route =
   | { page: 'services' }
   | { page: 'runs' }
   | { page: 'run'; uuid: string }
+  | { page: 'schedules' }
+  | { page: 'api'; service?: string }
+  | { page: 'access' }
+  | { page: 'workers' }
   | { page: 'settings' };
 
 export function parseHash(hash: string): Route {
@@ -16,8 +20,13 @@ export function parseHash(hash: string): Route {
       return { page: 'services' };
     case 'runs':
       return parts[1] ? { page: 'run', uuid: parts[1] } : { page: 'runs' };
+    case 'schedules':
+    case 'access':
+    case 'workers':
     case 'settings':
-      return { page: 'settings' };
+      return { page: parts[0] };
+    case 'api':
+      return parts[1] ? { page: 'api', service: parts[1] } : { page: 'api' };
     default:
       return parts[1] ? { page: 'designer', job: parts[1] } : { page: 'designer' };
   }
@@ -29,6 +38,8 @@ export function hashOf(route: Route): string {
       return route.job ? `#/designer/${encodeURIComponent(route.job)}` : '#/designer';
     case 'run':
       return `#/runs/${encodeURIComponent(route.uuid)}`;
+    case 'api':
+      return route.service ? `#/api/${encodeURIComponent(route.service)}` : '#/api';
     default:
       return `#/${route.page}`;
   }
