@@ -219,7 +219,7 @@ recordSection(
 Per-step overhead is measured as the peers were: client end to end, one job at a time, polling the A_A batch route (every 1 ms here);
 the middle of three interleaved rounds is shown. The 1 GiB upload streamed at ${round(memory.sizeMiB / memory.seconds, 0)} MiB/s.
 
-Where the time goes (measured while writing this): the step's own \`wc\` costs far more when the server spawns it than
+Where the time goes (measured on this machine): the step's own \`wc\` costs far more when the server spawns it than
 in the baseline, because Linux \`fork\` copies the page tables of the spawning process: a spawn from a 45 MB Node
 process takes 2.3 ms, from one holding 200 MB 17 ms, and the server holds about 95 MB (25 threads) — so most of
 the per-step figure is spawn cost that grows with the server's size, then one event-loop turn for the attempt row
