@@ -39,14 +39,14 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('run the headless server: REST API, workbench UI, worker pool and store')
-    .option('--host <host>', 'address to bind (use 0.0.0.0 to publish on the LAN)', '127.0.0.1')
+    .option('--host <host>', 'address to bind (default: the host setting, 127.0.0.1 unless LAN publishing is on)')
     .option('--port <port>', 'port to bind (0 picks a free port)', '8610')
     .addOption(dataDirOption())
     .option('--paused', 'start with the queue paused: submissions are stored, nothing starts until resumed')
     .option('--concurrency <n>', 'concurrent task attempts (default: CPU count)')
     .option('--redis <url>', 'scale-out: dispatch steps through BullMQ on this Redis (redis://HOST:6379) to `aa worker` machines')
     .option('--no-local-worker', 'scale-out: run no steps on this machine, only on workers')
-    .action(async (opts: { host: string; port: string; dataDir?: string; paused?: boolean; concurrency?: string; redis?: string; localWorker: boolean }) => {
+    .action(async (opts: { host?: string; port: string; dataDir?: string; paused?: boolean; concurrency?: string; redis?: string; localWorker: boolean }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderError(2, 'aa.badPort', `error: invalid --port "${opts.port}"`);
       const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
@@ -239,7 +239,7 @@ function openStore(dir?: string) {
   return db;
 }
 
-export async function serve(opts: { host: string; port: number; dataDir: string; paused: boolean; concurrency?: number; redis?: string; localWorker?: boolean }): Promise<void> {
+export async function serve(opts: { host?: string; port: number; dataDir: string; paused: boolean; concurrency?: number; redis?: string; localWorker?: boolean }): Promise<void> {
   const core = await createCore({
     dataDir: opts.dataDir,
     workerFile: BUILD_PATHS.workerFile,
@@ -248,8 +248,17 @@ export async function serve(opts: { host: string; port: number; dataDir: string;
     localWorker: opts.localWorker,
     settings: opts.concurrency ? { concurrency: opts.concurrency } : undefined,
   });
-  const running = await startServer(core, { host: opts.host, port: opts.port, uiDir: BUILD_PATHS.uiDir });
+  // The host setting follows the LAN publishing switch (the workbench sets 0.0.0.0 when it is turned on).
+  const host = opts.host ?? core.settings().host;
+  const running = await startServer(core, { host, port: opts.port, uiDir: BUILD_PATHS.uiDir });
   console.log(`A_A Workbench serving data dir ${opts.dataDir}`);
+  if (!/^(127\.|::1$|localhost$)/.test(host)) {
+    console.log(
+      core.settings().lan_publish
+        ? 'Published on the LAN: every service call needs an API key, except services marked public.'
+        : `Listening on ${host}, but LAN publishing is off: other computers get 403 until it is turned on in the workbench.`,
+    );
+  }
   console.log(`Workbench: ${running.workbenchUrl}`);
   console.log(`A_A-compatible API: ${running.url}/analytics_automated/`);
   if (opts.redis) console.log(`Scale-out: steps go through Redis ${opts.redis}; add machines with \`aa worker --server ${running.url} --token TOKEN\``);
@@ -259,7 +268,8 @@ export async function serve(opts: { host: string; port: number; dataDir: string;
     if (stopping) return;
     stopping = true;
     console.log('Stopping: no new submissions; waiting for running steps…');
-    // Intake stops first; requests in flight and running steps then get the grace period.
+    // Intake and scheduling stop first; requests in flight and running steps then get the grace period.
+    core.pause();
     await running.close(core.settings().shutdown_grace_ms);
     await core.close();
     process.exit(0);

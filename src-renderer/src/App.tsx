@@ -10,11 +10,19 @@ import { ServicesPage } from './pages/services/ServicesPage';
 import { RunsPage } from './pages/runs/RunsPage';
 import { RunPage } from './pages/runs/RunPage';
 import { SettingsPage } from './pages/settings/SettingsPage';
+import { SchedulesPage } from './pages/schedules/SchedulesPage';
+import { ApiDocsPage } from './pages/apidocs/ApiDocsPage';
+import { AccessPage } from './pages/access/AccessPage';
+import { WorkersPage } from './pages/workers/WorkersPage';
 
 const NAV: Array<{ page: Route['page']; label: string; icon: string; hash: string }> = [
   { page: 'designer', label: 'Designer', icon: 'designer', hash: '#/designer' },
   { page: 'services', label: 'Services', icon: 'services', hash: '#/services' },
+  { page: 'api', label: 'API', icon: 'api', hash: '#/api' },
   { page: 'runs', label: 'Runs', icon: 'runs', hash: '#/runs' },
+  { page: 'schedules', label: 'Schedules', icon: 'schedules', hash: '#/schedules' },
+  { page: 'access', label: 'Access', icon: 'access', hash: '#/access' },
+  { page: 'workers', label: 'Workers', icon: 'workers', hash: '#/workers' },
   { page: 'settings', label: 'Settings', icon: 'settings', hash: '#/settings' },
 ];
 
@@ -116,6 +124,14 @@ function Page({ route }: { route: Route }) {
       return <RunsPage />;
     case 'run':
       return <RunPage uuid={route.uuid} />;
+    case 'schedules':
+      return <SchedulesPage />;
+    case 'api':
+      return <ApiDocsPage service={route.service} />;
+    case 'access':
+      return <AccessPage />;
+    case 'workers':
+      return <WorkersPage />;
     case 'settings':
       return <SettingsPage />;
   }

@@ -84,9 +84,23 @@ export async function submit(w: Workbench, job: string, file: { name: string; co
   return { status: res.status, body: (await res.json()) as { UUID?: string; error?: unknown } };
 }
 
+/**
+ * Saves the whole page as a window that tall would show it. A full-page capture of a scrolled window draws sticky parts
+ * (the navigation, the save bar) where the scroll left them, so a long page gets a viewport its own height instead.
+ */
 export async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  const size = page.viewportSize();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  if (!size || height <= size.height) {
+    await page.screenshot({ path: file, fullPage: true });
+    return;
+  }
+  await page.setViewportSize({ width: size.width, height });
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  await page.screenshot({ path: file });
+  await page.setViewportSize(size);
 }
 
 export const canvas = (page: Page): Locator => page.getByTestId('canvas');

@@ -99,21 +99,21 @@ describe('timeouts and deadlines', () => {
     addTask(t.core.db, 'dawdles', sh('fork-and-wait.sh', m), { in_glob: '.q' });
     addTask(t.core.db, 'never', 'echo never', { in_glob: '.out', out_glob: '.n', stdout_glob: '.n' });
     addJob(t.core.db, 'deadline', [['quick', 0], ['dawdles', 1], ['never', 2]]);
-    const set = await admin('PUT', '/service-policies/deadline', { deadline_s: 1.5 });
-    expect(set.body).toMatchObject({ job_name: 'deadline', deadline_s: 1.5 });
+    const set = await admin('PUT', '/service-policies/deadline', { deadline_s: 2.5 });
+    expect(set.body).toMatchObject({ job_name: 'deadline', deadline_s: 2.5 });
     const t0 = Date.now();
     const uuid = await submit('deadline');
     await until(() => processesWith(`sleep ${m}`).length === 2, 'step 2 to run');
     expect(await t.core.waitFor(uuid, 10_000)).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(5000);
-    expect(sub(uuid)).toMatchObject({ status: 3, last_message: 'Deadline exceeded: deadline may take 1.5 s; stopped during step 2' });
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(sub(uuid)).toMatchObject({ status: 3, last_message: 'Deadline exceeded: deadline may take 2.5 s; stopped during step 2' });
     // The run's end is recorded at once; the killed attempt records itself as its process exits.
     const tries = await until(() => (attempts(uuid)[1]?.state === 'cancelled' ? attempts(uuid) : null), 'the stopped attempt to be recorded');
     expect(tries.map((a) => [a.step_key, a.state])).toEqual([
       ['s1', 'done'],
       ['s2', 'cancelled'],
     ]);
-    expect(tries[1].message).toBe('Deadline exceeded: deadline may take 1.5 s; stopped during step 2');
+    expect(tries[1].message).toBe('Deadline exceeded: deadline may take 2.5 s; stopped during step 2');
     await until(() => processesWith(`sleep ${m}`).length === 0, 'the process group to be gone', 5000);
     // A_A clients see the batch end as Error.
     expect(t.core.runs.batch(sub(uuid).batch_uuid)?.status).toBe(3);

@@ -103,18 +103,34 @@ describe('no path traversal when serving files', () => {
     }
   });
 
-  it('never follows a symlink a task left among its outputs (absolute or relative), and retention leaves the target alone', async () => {
+  it('never stores a symlink a task left among its outputs (absolute or relative): it counts as a missing output', async () => {
     for (const job of ['link_out', 'link_rel']) {
       const r = await submitAa(t.url, { job });
       const batch = await finished(r.body.UUID);
-      const result = batch.submissions[0].results[0];
-      expect(result).toBeDefined();
-      const got = await rawRequest(t.url + result.data_path);
-      expect(got.status).toBe(404);
-      expect(got.text).not.toMatch(/top secret/);
-      await t.core.deleteRun(batch.submissions[0].UUID);
+      const sub = batch.submissions[0];
+      expect(sub.state).toBe('Error');
+      expect(sub.last_message).toMatch(/^Failed with missing outputs: ln -s /);
+      expect(sub.results).toEqual([]);
+      const native = await rawRequest(`${t.url}/api/v1/runs/${sub.UUID}`);
+      expect(native.body.results).toEqual([]);
+      await t.core.deleteRun(sub.UUID);
     }
     expect(fs.readFileSync(SECRET, 'utf8')).toBe('top secret\n');
+  });
+
+  it('never serves a link inside a submission folder that points outside it (to another file or another run)', async () => {
+    const r = await submitAa(t.url, { job: 'echo' });
+    const [a, b] = [(await finished(r.body.UUID)).submissions[0], (await finished((await submitAa(t.url, { job: 'echo' })).body.UUID)).submissions[0]];
+    const outA = path.join(t.core.paths.uploads, a.UUID, 'out');
+    fs.symlinkSync(SECRET, path.join(outA, 'secret.txt'));
+    fs.symlinkSync(path.join(t.core.paths.uploads, b.UUID, 'in', 'in.txt'), path.join(outA, 'other-run.txt'));
+    fs.symlinkSync(path.join(outA, `${a.UUID}.out`), path.join(outA, 'same-run.txt'));
+    for (const name of ['secret.txt', 'other-run.txt']) {
+      const got = await rawRequest(`${t.url}/submissions/${a.UUID}/out/${name}`);
+      expect(got.status).toBe(404);
+      expect(got.text).not.toMatch(/top secret|data/);
+    }
+    expect((await rawRequest(`${t.url}/submissions/${a.UUID}/out/same-run.txt`)).text).toBe('hello\n');
   });
 });
 

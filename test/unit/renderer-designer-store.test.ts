@@ -1,7 +1,7 @@
 // The designer store: editing actions, history, clipboard, dirty tracking, and save/check/publish against a real server.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configureApi } from '../../src-renderer/src/api/client';
-import { createDesignerStore, withStatus, withStep, type DesignerStore, type TestRun } from '../../src-renderer/src/pages/designer/store';
+import { createDesignerStore, jobsUsingTask, withStatus, withStep, type DesignerStore, type TestRun } from '../../src-renderer/src/pages/designer/store';
 import { INPUT_ID, OUTPUT_ID, isStep } from '../../src-renderer/src/pages/designer/graph';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -167,6 +167,30 @@ describe('with the server', () => {
     expect(await s().save()).toBe(false);
     expect(s().error).toMatch(/out_glob/);
     expect(s().dirty).toBe(true);
+  });
+
+  it('deletes a Task: the open job that used it reopens without that step, its neighbours joined', async () => {
+    buildTmpCount('loses_step');
+    await s().save();
+    expect(jobsUsingTask(s().jobs, 'loses_step_list')).toEqual(['loses_step']);
+    expect(await s().deleteTask('loses_step_list')).toBe(true);
+    expect(s().tasks.map((x) => x.name)).not.toContain('loses_step_list');
+    expect(steps().map((n) => s().doc?.drafts[n.data.tid].name)).toEqual(['loses_step_count']);
+    expect(s().doc?.edges.map((e) => e.id).sort()).toEqual([`${INPUT_ID}->step_2`, `step_2->${OUTPUT_ID}`].sort());
+    expect(s().dirty).toBe(false);
+  });
+
+  it('leaves an unsaved job its copy of a deleted Task, to be saved as a new Task', async () => {
+    buildTmpCount('keeps_copy');
+    await s().save();
+    const other = createDesignerStore();
+    await other.getState().loadCatalog();
+    other.getState().newJob('draft_user');
+    const key = other.getState().addStep('keeps_copy_list', { x: 0, y: 0 });
+    expect(await other.getState().deleteTask('keeps_copy_list')).toBe(true);
+    const node = other.getState().doc?.nodes.filter(isStep).find((n) => n.id === key);
+    expect(other.getState().doc?.drafts[node?.data.tid ?? '']).toMatchObject({ name: 'keeps_copy_list', original: null });
+    expect(other.getState().dirty).toBe(true);
   });
 
   it('renders a live command preview from sample parameter values', async () => {

@@ -744,10 +744,15 @@ function lostOutput(outcome: AttemptOutcome, cap: number): boolean {
   return (outcome.stdout_truncated && outcome.stdout_bytes <= cap) || (outcome.stderr_truncated && outcome.stderr_bytes <= cap);
 }
 
+/**
+ * Regular files only: a symlink among the outputs (say, unpacked from a client's archive) would otherwise be served
+ * as a result and hand out whatever it points at. It counts as a missing output instead.
+ */
 function listOutputs(cwd: string, outGlobs: string[]): string[] {
   return fs
-    .readdirSync(cwd)
-    .filter((n) => outGlobs.some((g) => n.endsWith(g)))
+    .readdirSync(cwd, { withFileTypes: true })
+    .filter((d) => d.isFile() && outGlobs.some((g) => d.name.endsWith(g)))
+    .map((d) => d.name)
     .sort();
 }
 

@@ -46,8 +46,9 @@ export interface SweepReport {
 export const RETENTION_GRACE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const LAST_SWEEP_KEY = 'retention_last_sweep';
-/** Rows deleted per transaction, so a large sweep never holds the store for long. */
-const DELETE_BATCH = 200;
+/** Runs measured or removed between two turns of the event loop, so a large sweep never holds the server up. */
+const BATCH = 200;
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const hasLimit = (l: RetentionLimits): boolean => l.days !== null || l.count !== null || l.bytes !== null;
 
@@ -116,13 +117,15 @@ async function doSweep(host: RetentionHost, now: number): Promise<SweepReport> {
   for (const p of new ServicePolicies(db).list()) perService.set(p.job_name, { days: p.retain_days, count: p.retain_count, bytes: p.retain_bytes });
   const measure = s.retain_bytes !== null || [...perService.values()].some((l) => l.bytes !== null);
   const runs: FinishedRun[] = [];
+  let measured = 0;
   for (const r of rows) {
     let bytes = 0;
     if (measure) {
       bytes = sizes.get(r.uuid) ?? -1;
       if (bytes < 0) {
-        bytes = await diskUsage(path.join(paths.uploads, r.uuid));
+        bytes = diskUsage(path.join(paths.uploads, r.uuid));
         sizes.set(r.uuid, bytes);
+        if (++measured % BATCH === 0) await nextTurn();
       }
     }
     runs.push({ id: r.id, batch_id: r.batch_id, uuid: r.uuid, job_name: r.job_name, ended: Date.parse(r.ended), bytes });
@@ -131,19 +134,21 @@ async function doSweep(host: RetentionHost, now: number): Promise<SweepReport> {
   const doomed = runs.filter((r) => ids.has(r.id));
   let freed = 0;
   const repo = new RunRepo(db);
-  for (let i = 0; i < doomed.length; i += DELETE_BATCH) {
-    const batch = doomed.slice(i, i + DELETE_BATCH);
+  for (let i = 0; i < doomed.length; i += BATCH) {
+    const batch = doomed.slice(i, i + BATCH);
     // Rows first: a run whose rows are gone is unreachable at once; files left by a crash are reconciled at start-up.
     db.transaction(() => {
       for (const r of batch) repo.deleteSubmission(r);
     })();
+    // Synchronous on purpose: a run's folder holds a handful of small files, and under load every await of a busy
+    // event loop costs far more than the calls themselves.
     for (const r of batch) {
-      freed += sizes.get(r.uuid) ?? (await diskUsage(path.join(paths.uploads, r.uuid)));
+      const dir = path.join(paths.uploads, r.uuid);
+      freed += sizes.get(r.uuid) ?? diskUsage(dir);
       sizes.delete(r.uuid);
-      await fs.promises.rm(path.join(paths.uploads, r.uuid), { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    // Let requests in between large batches.
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   const report: SweepReport = { at: nowIso(), removed: doomed.length, freed_bytes: freed, duration_ms: Date.now() - t0 };
   db.prepare('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
@@ -182,33 +187,49 @@ export function scheduleRetention(host: RetentionHost, onError: (error: unknown)
   };
 }
 
-/** Bytes the files under `dir` take, each inode once (results and logs share inodes through hard links). */
-export async function diskUsage(dir: string): Promise<number> {
-  const seen = new Set<number>();
+/**
+ * Bytes the files under `dir` take, each inode once (results, logs and the inputs of one batch share inodes through
+ * hard links); `seen` carries the inodes across calls.
+ */
+export function diskUsage(dir: string, seen = new Set<number>()): number {
   let total = 0;
-  const walk = async (d: string): Promise<void> => {
-    let entries: fs.Dirent[];
-    try {
-      entries = await fs.promises.readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else {
-        try {
-          const st = await fs.promises.lstat(p);
-          if (seen.has(st.ino)) continue;
-          seen.add(st.ino);
-          total += st.size;
-        } catch {
-          // Removed meanwhile.
-        }
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += diskUsage(p, seen);
+    else {
+      try {
+        const st = fs.lstatSync(p);
+        if (seen.has(st.ino)) continue;
+        seen.add(st.ino);
+        total += st.size;
+      } catch {
+        // Removed meanwhile.
       }
     }
-  };
-  await walk(dir);
+  }
+  return total;
+}
+
+/** `diskUsage` of a folder of many run folders, a batch of them per turn of the event loop. */
+async function folderUsage(root: string): Promise<number> {
+  const seen = new Set<number>();
+  let total = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return 0;
+  }
+  for (let i = 0; i < names.length; i++) {
+    total += diskUsage(path.join(root, names[i]), seen);
+    if ((i + 1) % BATCH === 0) await nextTurn();
+  }
   return total;
 }
 
@@ -309,7 +330,9 @@ export async function storageGauge(host: RetentionHost): Promise<StorageGauge> {
   } catch {
     disk = null;
   }
-  const [files, work, tmp] = await Promise.all([diskUsage(paths.uploads), diskUsage(paths.work), diskUsage(paths.tmp)]);
+  const files = await folderUsage(paths.uploads);
+  const work = await folderUsage(paths.work);
+  const tmp = await folderUsage(paths.tmp);
   return {
     db_bytes: size(paths.db),
     wal_bytes: size(`${paths.db}-wal`) + size(`${paths.db}-shm`),

@@ -144,10 +144,9 @@ export function serviceGuard(core: Core) {
       // Answered like intake's own refusals (`{"error": …}`), which this one only makes earlier.
       if (free !== null && free < s.min_free_bytes) return next(insufficientStorage(free, s.min_free_bytes));
       const capOf = (job: string) => policies.get(job).upload_limit_bytes ?? s.upload_limit_bytes;
-      const named = inPath.names;
       // Before the form names its Job, a caller without a key can only be aiming at a public service.
-      const ceiling = named.length > 0
-        ? Math.max(...named.map(capOf))
+      const ceiling = inPath.names.length > 0
+        ? Math.max(...inPath.names.map(capOf))
         : caller.keysRequired && !caller.key
           ? Math.max(0, ...policies.list().filter((p) => p.public).map((p) => capOf(p.job_name)))
           : Math.max(s.upload_limit_bytes, ...policies.list().map((p) => capOf(p.job_name)));

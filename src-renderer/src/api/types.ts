@@ -1,13 +1,14 @@
 // The workbench API's wire types, shared with the server by type-only import (nothing of the server is bundled).
 export type * from '../../../src-main/server/routes/admin-types';
 import type { Settings } from '../../../src-main/server/routes/admin-types';
+import type { Configuration, ParameterType } from '../../../src-main/core/model/types';
 import type { WorkerView } from '../../../src-main/core/queue/protocol';
 import type { WorkerToken } from '../../../src-main/core/queue/worker-registry';
 import type { ApiKeyInfo, NewApiKey } from '../../../src-main/core/security/api-keys';
 import type { ServicePolicy } from '../../../src-main/core/security/service-policy';
 import type { StorageGauge, SweepReport } from '../../../src-main/core/run/retention';
 
-export type { WorkerView, WorkerToken, ApiKeyInfo, NewApiKey, ServicePolicy, StorageGauge, SweepReport };
+export type { Configuration, ParameterType, WorkerView, WorkerToken, ApiKeyInfo, NewApiKey, ServicePolicy, StorageGauge, SweepReport };
 
 /** GET /workers: the workers heard from lately, and whether this server dispatches to them at all. */
 export interface WorkersResponse {

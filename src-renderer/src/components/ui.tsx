@@ -23,7 +23,7 @@ export function Switch(props: { checked: boolean; onChange: (on: boolean) => voi
   );
 }
 
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, label = 'Copy', ariaLabel }: { text: string; label?: string; ariaLabel?: string }) {
   const [done, setDone] = useState(false);
   const copy = async () => {
     try {
@@ -36,13 +36,13 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
     setTimeout(() => setDone(false), 1500);
   };
   return (
-    <button type="button" className="btn small ghost" onClick={copy} aria-label={`${label}`}>
+    <button type="button" className="btn small ghost" onClick={copy} aria-label={ariaLabel ?? label}>
       {done ? 'Copied' : label}
     </button>
   );
 }
 
-export function Dialog(props: { title: string; children: ReactNode; actions: ReactNode; onClose: () => void }) {
+export function Dialog(props: { title: string; children: ReactNode; actions: ReactNode; onClose: () => void; wide?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   const close = useRef(props.onClose);
   close.current = props.onClose;
@@ -56,7 +56,7 @@ export function Dialog(props: { title: string; children: ReactNode; actions: Rea
   }, []);
   return (
     <div className="dialog-backdrop" onMouseDown={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div className="dialog" role="dialog" aria-modal="true" aria-label={props.title} ref={ref}>
+      <div className={`dialog${props.wide ? ' wide' : ''}`} role="dialog" aria-modal="true" aria-label={props.title} ref={ref}>
         <h2>{props.title}</h2>
         <div className="dialog-body">{props.children}</div>
         <div className="dialog-actions">{props.actions}</div>
@@ -102,6 +102,10 @@ const PATHS: Record<string, string> = {
   copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
   play: 'M7 4v16l13-8z',
   plus: 'M12 5v14M5 12h14',
+  schedules: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 2',
+  api: 'M8 8l-4 4 4 4M16 8l4 4-4 4M13.5 6l-3 12',
+  access: 'M6 11h12v10H6zM8.5 11V7.5a3.5 3.5 0 0 1 7 0V11M12 15v2',
+  workers: 'M7 7h10v10H7zM10 10h4v4h-4zM9 3v4M15 3v4M9 17v4M15 17v4M3 9h4M3 15h4M17 9h4M17 15h4',
 };
 
 export function Icon({ name, size = 18 }: { name: keyof typeof PATHS | string; size?: number }) {
@@ -109,5 +113,20 @@ export function Icon({ name, size = 18 }: { name: keyof typeof PATHS | string; s
     <svg width={size} height={size} viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
       <path d={PATHS[name] ?? ''} />
     </svg>
+  );
+}
+
+/** A value shown in full once (a new token or key) with a copy button; selecting it by hand works too. */
+export function SecretBox({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return (
+    <div className="secret">
+      <div className="secret-label">{label}</div>
+      <div className="secret-row">
+        <code className="secret-value" data-testid={testId} onClick={(e) => window.getSelection()?.selectAllChildren(e.currentTarget)}>
+          {value}
+        </code>
+        <CopyButton text={value} ariaLabel={`Copy ${label.toLowerCase()}`} />
+      </div>
+    </div>
   );
 }

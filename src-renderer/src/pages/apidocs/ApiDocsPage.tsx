@@ -62,9 +62,13 @@ function FieldInput({ field, value, onChange }: { field: DocField; value: TryVal
   );
 }
 
+/** Kept for the tab's life, so trying several services needs the key typed once. */
+let rememberedKey = '';
+
 function TryIt({ op, serverUrl, origin }: { op: DocOperation; serverUrl: string; origin: string }) {
   const [values, setValues] = useState<TryValues>({});
   const [wait, setWait] = useState('5');
+  const [apiKey, setApiKey] = useState(rememberedKey);
   const [busy, setBusy] = useState(false);
   const [reply, setReply] = useState<{ status: number; body: unknown } | null>(null);
   const [run, setRun] = useState<RunView | null>(null);
@@ -98,7 +102,8 @@ function TryIt({ op, serverUrl, origin }: { op: DocOperation; serverUrl: string;
     setRun(null);
     try {
       const query = /^\d+$/.test(wait) && wait !== '0' ? `?wait=${wait}` : '';
-      const res = await fetch(`${origin}/api/v1${op.path}${query}`, { method: 'POST', body: formBody(op.fields, values) });
+      const headers: Record<string, string> = apiKey.trim() ? { 'X-API-Key': apiKey.trim() } : {};
+      const res = await fetch(`${origin}/api/v1${op.path}${query}`, { method: 'POST', headers, body: formBody(op.fields, values) });
       const body = (await res.json()) as unknown;
       setReply({ status: res.status, body });
       if (res.status === 200 || res.status === 202) setRun(body as RunView);
@@ -135,16 +140,35 @@ function TryIt({ op, serverUrl, origin }: { op: DocOperation; serverUrl: string;
             </div>
           );
         })}
-        <div className="field" style={{ maxWidth: 200 }}>
-          <label htmlFor="try-wait">Wait for the result (seconds)</label>
-          <input id="try-wait" type="number" min={0} max={300} value={wait} onChange={(e) => setWait(e.target.value)} />
+        <div className="try-options">
+          <div className="field">
+            <label htmlFor="try-wait">Wait for the result (seconds)</label>
+            <input id="try-wait" type="number" min={0} max={300} value={wait} onChange={(e) => setWait(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="try-key">
+              API key <span className="muted small">needed once services are published on the LAN</span>
+            </label>
+            <input
+              id="try-key"
+              className="mono"
+              value={apiKey}
+              placeholder="aak_…"
+              autoComplete="off"
+              spellCheck={false}
+              onChange={(e) => {
+                rememberedKey = e.target.value;
+                setApiKey(e.target.value);
+              }}
+            />
+          </div>
         </div>
         <button className="btn primary" type="submit" disabled={busy}>
           {busy ? 'Sending…' : 'Send'}
         </button>
       </form>
       <h4 style={{ marginTop: 16 }}>The same request with curl</h4>
-      <pre className="code">{curlFor(url, op.fields, values)}</pre>
+      <pre className="code">{curlFor(url, op.fields, values, apiKey.trim() ? { 'X-API-Key': apiKey.trim() } : {})}</pre>
       {reply && (
         <div aria-live="polite">
           <h4>
@@ -228,9 +252,9 @@ function Operation({ op, serverUrl, origin }: { op: DocOperation; serverUrl: str
 
 /**
  * The native API reference: fetches `<origin>/api/v1/openapi.json` and renders each published service.
- * `origin` is empty in the browser (same origin).
+ * `origin` is empty in the browser (same origin); `service` opens that service's latest version first.
  */
-export function ApiDocsPage({ origin = '' }: { origin?: string }) {
+export function ApiDocsPage({ origin = '', service }: { origin?: string; service?: string }) {
   const [doc, setDoc] = useState<Json | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
@@ -249,8 +273,12 @@ export function ApiDocsPage({ origin = '' }: { origin?: string }) {
     };
   }, [origin]);
 
+  // A link to another service replaces whatever was picked by hand.
+  useEffect(() => setSelected(null), [service]);
+
   const ops = useMemo(() => (doc ? operations(doc) : []), [doc]);
-  const current = ops.find((o) => o.path === selected) ?? ops[0] ?? null;
+  const wanted = service === undefined ? undefined : ops.find((o) => o.service === service && o.version === null);
+  const current = ops.find((o) => o.path === selected) ?? wanted ?? ops[0] ?? null;
   const serverUrl = String(doc?.servers?.[0]?.url ?? `${origin}/api/v1`);
 
   return (
@@ -271,6 +299,11 @@ export function ApiDocsPage({ origin = '' }: { origin?: string }) {
         </div>
       )}
       {doc && ops.length === 0 && <p className="muted">No service is published yet: publish a job in the Designer.</p>}
+      {doc && service !== undefined && ops.length > 0 && !wanted && (
+        <p className="note" role="status">
+          {service} is not published, so it has no API yet.
+        </p>
+      )}
       {ops.length > 0 && (
         <div style={{ display: 'grid', gridTemplateColumns: 'minmax(180px, 240px) 1fr', gap: 16, alignItems: 'start' }}>
           <nav className="card" style={{ padding: 8 }} aria-label="Services">

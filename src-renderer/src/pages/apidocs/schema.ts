@@ -104,9 +104,10 @@ export function formBody(fields: DocField[], values: TryValues): FormData {
   return form;
 }
 
-/** A curl command equivalent to a try-it submission. */
-export function curlFor(url: string, fields: DocField[], values: TryValues): string {
+/** A curl command equivalent to a try-it submission (with any headers it sends, such as an API key). */
+export function curlFor(url: string, fields: DocField[], values: TryValues, headers: Record<string, string> = {}): string {
   const parts = [`curl -X POST '${url}'`];
+  for (const [name, value] of Object.entries(headers)) parts.push(`-H '${name}: ${value.replace(/'/g, `'\\''`)}'`);
   for (const f of fields) {
     const v = values[f.name];
     if (v === undefined || v === null || v === '') continue;

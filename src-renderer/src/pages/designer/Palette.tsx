@@ -1,7 +1,9 @@
-// The palette: existing Tasks, a new Task and validator types, dragged onto the canvas (or added with Enter).
+// The palette: existing Tasks (each deletable), a new Task and validator types, dragged onto the canvas (or added with Enter).
 import { useMemo, useState, type DragEvent, type KeyboardEvent } from 'react';
 import { useReactFlow } from '@xyflow/react';
-import { useDesigner } from './store';
+import { toast } from '../../app/toasts';
+import { Dialog, Icon } from '../../components/ui';
+import { designerStore, jobsUsingTask, useDesigner } from './store';
 import { PALETTE_MIME, dropPalette, type PaletteItem } from './Canvas';
 
 function startDrag(e: DragEvent, item: PaletteItem) {
@@ -41,8 +43,58 @@ function PaletteEntry(props: { item: PaletteItem; title: string; detail?: string
   );
 }
 
+function DeleteTaskDialog({ name, onClose }: { name: string; onClose: () => void }) {
+  const jobs = useDesigner((s) => s.jobs);
+  const original = useDesigner((s) => s.original);
+  const dirty = useDesigner((s) => s.dirty);
+  const users = jobsUsingTask(jobs, name);
+  const [deleting, setDeleting] = useState(false);
+  const remove = async () => {
+    setDeleting(true);
+    const ok = await designerStore.getState().deleteTask(name);
+    setDeleting(false);
+    onClose();
+    if (ok) toast('ok', `Deleted task ${name}`);
+    else toast('error', designerStore.getState().error ?? `Could not delete ${name}`);
+  };
+  return (
+    <Dialog
+      title={`Delete task “${name}”?`}
+      onClose={onClose}
+      actions={
+        <>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="button" className="btn danger" onClick={() => void remove()} disabled={deleting}>
+            Delete task
+          </button>
+        </>
+      }
+    >
+      {users.length === 0 ? (
+        <p data-testid="task-users">No job uses it.</p>
+      ) : (
+        <p data-testid="task-users">
+          Used by {users.length === 1 ? 'the job' : `${users.length} jobs:`}{' '}
+          {users.map((u, i) => (
+            <span key={u}>
+              {i > 0 && ', '}
+              <strong>{u}</strong>
+            </span>
+          ))}
+          . Its steps there are removed and the steps before and after them are joined up.
+        </p>
+      )}
+      {dirty && original !== null && users.includes(original) && <p className="note">Unsaved changes to {original} are dropped.</p>}
+      <p className="muted small">Past runs and their results stay.</p>
+    </Dialog>
+  );
+}
+
 export function Palette() {
   const tasks = useDesigner((s) => s.tasks);
+  const [deleting, setDeleting] = useState<string | null>(null);
   const validatorTypes = useDesigner((s) => s.validatorTypes);
   const [filter, setFilter] = useState('');
   const shown = useMemo(() => {
@@ -58,13 +110,17 @@ export function Palette() {
           <input className="palette-filter" placeholder="Filter tasks" aria-label="Filter tasks" value={filter} onChange={(e) => setFilter(e.target.value)} />
         )}
         {shown.map((t) => (
-          <PaletteEntry
-            key={t.id}
-            item={{ kind: 'task', name: t.name }}
-            title={t.name}
-            detail={t.executable.split('\n')[0] || '(no command)'}
-            testId={`palette-task-${t.name}`}
-          />
+          <div className="palette-row" key={t.id}>
+            <PaletteEntry
+              item={{ kind: 'task', name: t.name }}
+              title={t.name}
+              detail={t.executable.split('\n')[0] || '(no command)'}
+              testId={`palette-task-${t.name}`}
+            />
+            <button type="button" className="palette-delete" aria-label={`Delete task ${t.name}`} title={`Delete task ${t.name}`} onClick={() => setDeleting(t.name)}>
+              <Icon name="trash" size={14} />
+            </button>
+          </div>
         ))}
         {tasks.length === 0 && <p className="muted small">Saved Tasks appear here for reuse.</p>}
       </section>
@@ -82,6 +138,7 @@ export function Palette() {
           />
         ))}
       </section>
+      {deleting && <DeleteTaskDialog name={deleting} onClose={() => setDeleting(null)} />}
     </aside>
   );
 }

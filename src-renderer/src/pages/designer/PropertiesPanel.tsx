@@ -1,6 +1,8 @@
 // The properties panel: the Job, the Input's validators, or the selected Step's Task (with its live command preview).
-import { useEffect, useId, useRef, type ReactNode } from 'react';
-import type { EnvironmentVar, Parameter } from '../../api/types';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import type { Configuration, EnvironmentVar, Parameter } from '../../api/types';
+import { CONFIGURATION_TYPES } from '../../../../src-main/core/model/types';
+import { PARAMETER_TYPES, TYPE_LABELS, optionalNumber, parseList, typeOf, withSwitch, withType, type ParameterType } from './parameters';
 import { designerStore, selectedNodes, useDesigner } from './store';
 import { INPUT_ID, OUTPUT_ID, isStep, type TaskDraft } from './graph';
 import { AttemptView } from './TestRunPanel';
@@ -40,11 +42,135 @@ export function placeholdersOf(draft: Pick<TaskDraft, 'in_glob' | 'out_glob' | '
   return out;
 }
 
+/** Enum values typed as one comma-separated line; the text is kept while typing so a trailing comma does not vanish. */
+function ListInput(props: { label: string; values: string[]; onChange: (values: string[]) => void; placeholder?: string }) {
+  const [text, setText] = useState(props.values.join(', '));
+  // Undo, redo or another editor changed the values: show theirs.
+  useEffect(() => {
+    if (parseList(text).join('\n') !== props.values.join('\n')) setText(props.values.join(', '));
+  }, [props.values]);
+  return (
+    <input
+      aria-label={props.label}
+      value={text}
+      placeholder={props.placeholder}
+      onChange={(e) => {
+        setText(e.target.value);
+        props.onChange(parseList(e.target.value));
+      }}
+    />
+  );
+}
+
+/** The native API side of a parameter: its type, the constraints that type carries, and a description for clients. */
+function ParameterTyping({ p, i, set }: { p: Parameter; i: number; set: (next: Parameter, field: string) => void }) {
+  const validatorTypes = useDesigner((s) => s.validatorTypes);
+  const type = typeOf(p);
+  const n = i + 1;
+  const number = (key: 'min' | 'max' | 'max_length', text: string) => {
+    const next = { ...p };
+    const v = optionalNumber(text);
+    if (v === undefined) delete next[key];
+    else next[key] = v;
+    set(next, key);
+  };
+  return (
+    <>
+      <div className="param-type">
+        <label>
+          type
+          <select aria-label={`Parameter ${n} type`} title={TYPE_LABELS[type]} value={type} onChange={(e) => set(withType(p, e.target.value as ParameterType), 'type')}>
+            {PARAMETER_TYPES.map((t) => (
+              <option key={t} value={t} title={TYPE_LABELS[t]} disabled={p.bool_valued && t !== 'boolean'}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </label>
+        {(type === 'integer' || type === 'number') && (
+          <>
+            <label>
+              min
+              <input aria-label={`Parameter ${n} min`} type="number" step={type === 'integer' ? 1 : 'any'} value={p.min ?? ''} onChange={(e) => number('min', e.target.value)} />
+            </label>
+            <label>
+              max
+              <input aria-label={`Parameter ${n} max`} type="number" step={type === 'integer' ? 1 : 'any'} value={p.max ?? ''} onChange={(e) => number('max', e.target.value)} />
+            </label>
+          </>
+        )}
+        {type === 'string' && (
+          <>
+            <label>
+              pattern
+              <input
+                aria-label={`Parameter ${n} pattern`}
+                className="mono"
+                value={p.pattern ?? ''}
+                placeholder="regular expression"
+                onChange={(e) => {
+                  const { pattern: _old, ...rest } = p;
+                  set(e.target.value === '' ? rest : { ...p, pattern: e.target.value }, 'pattern');
+                }}
+              />
+            </label>
+            <label>
+              max length
+              <input aria-label={`Parameter ${n} max length`} type="number" min={0} step={1} value={p.max_length ?? ''} onChange={(e) => number('max_length', e.target.value)} />
+            </label>
+          </>
+        )}
+        {type === 'enum' && (
+          <label className="span-2">
+            values
+            <ListInput label={`Parameter ${n} values`} values={p.enum ?? []} placeholder="fast, slow" onChange={(values) => set({ ...p, enum: values }, 'enum')} />
+          </label>
+        )}
+        {type === 'file' && (
+          <div className="span-2 param-validators" role="group" aria-label={`Parameter ${n} validators`}>
+            <span>checked as</span>
+            <div>
+              {validatorTypes
+                .filter((v) => v.name !== 'none')
+                .map((v) => (
+                  <label key={v.name} className="check" title={v.description}>
+                    <input
+                      type="checkbox"
+                      checked={p.validators?.includes(v.name) ?? false}
+                      onChange={(e) => {
+                        const list = (p.validators ?? []).filter((x) => x !== v.name).concat(e.target.checked ? [v.name] : []);
+                        const { validators: _old, ...rest } = p;
+                        set(list.length ? { ...rest, validators: list } : rest, 'validators');
+                      }}
+                    />
+                    {v.name}
+                  </label>
+                ))}
+            </div>
+          </div>
+        )}
+      </div>
+      <input
+        className="param-desc"
+        aria-label={`Parameter ${n} description`}
+        value={p.description ?? ''}
+        placeholder="description shown to API clients"
+        onChange={(e) => {
+          const { description: _old, ...rest } = p;
+          set(e.target.value === '' ? rest : { ...p, description: e.target.value }, 'description');
+        }}
+      />
+    </>
+  );
+}
+
 function ParametersTable({ draft }: { draft: TaskDraft }) {
   const samples = useDesigner((s) => s.samples[draft.tid]);
   const s = designerStore.getState();
   const set = (i: number, patch: Partial<Parameter>, field: string) =>
     s.updateTask(draft.tid, { parameters: draft.parameters.map((p, j) => (j === i ? { ...p, ...patch } : p)) }, `param:${i}:${field}`);
+  const replace = (i: number, next: Parameter, field: string) =>
+    s.updateTask(draft.tid, { parameters: draft.parameters.map((p, j) => (j === i ? next : p)) }, `param:${i}:${field}`);
   const add = () =>
     s.updateTask(draft.tid, {
       parameters: [...draft.parameters, { flag: '', alias: '', default: null, bool_valued: false, spacing: true, switchless: false }],
@@ -77,6 +203,7 @@ function ParametersTable({ draft }: { draft: TaskDraft }) {
                   default
                   <input
                     aria-label={`Parameter ${i + 1} default`}
+                    disabled={typeOf(p) === 'file'}
                     value={p.default ?? ''}
                     onChange={(e) => set(i, { default: e.target.value === '' ? null : e.target.value }, 'default')}
                   />
@@ -93,7 +220,7 @@ function ParametersTable({ draft }: { draft: TaskDraft }) {
               </div>
               <div className="param-flags">
                 <label title="A switch: present or absent (send TRUE or FALSE)">
-                  <input type="checkbox" aria-label={`Parameter ${i + 1} bool`} checked={p.bool_valued} onChange={(e) => set(i, { bool_valued: e.target.checked }, 'bool')} />
+                  <input type="checkbox" aria-label={`Parameter ${i + 1} bool`} checked={p.bool_valued} onChange={(e) => replace(i, withSwitch(p, e.target.checked), 'bool')} />
                   bool
                 </label>
                 <label title="A space between flag and value: -t 12, not -t12">
@@ -108,6 +235,7 @@ function ParametersTable({ draft }: { draft: TaskDraft }) {
                   Remove
                 </button>
               </div>
+              <ParameterTyping p={p} i={i} set={(next, field) => replace(i, next, field)} />
             </div>
           ))}
         </div>
@@ -145,6 +273,73 @@ function EnvironmentTable({ draft }: { draft: TaskDraft }) {
             </button>
           </div>
         ))
+      )}
+    </div>
+  );
+}
+
+/** A_A's Configuration rows: what software or data a Task uses, shown to A_A clients by `GET job/<name>`. */
+function ConfigurationTable({ draft }: { draft: TaskDraft }) {
+  const s = designerStore.getState();
+  const set = (i: number, patch: Partial<Configuration>, field: string) =>
+    s.updateTask(draft.tid, { configuration: draft.configuration.map((c, j) => (j === i ? { ...c, ...patch } : c)) }, `config:${i}:${field}`);
+  const text = (v: string) => (v === '' ? null : v);
+  return (
+    <div className="table-field">
+      <div className="table-head">
+        <span>Configuration</span>
+        <button
+          type="button"
+          className="btn small"
+          onClick={() => s.updateTask(draft.tid, { configuration: [...draft.configuration, { type: 0, name: null, parameters: null, version: null }] })}
+        >
+          + Entry
+        </button>
+      </div>
+      {draft.configuration.length === 0 ? (
+        <p className="muted small">The software and datasets this Task uses, with versions; A_A clients read them from the job's description.</p>
+      ) : (
+        <div className="param-list" aria-label="Configuration">
+          {draft.configuration.map((c, i) => (
+            <div className="param config" key={i}>
+              <div className="param-fields config-fields">
+                <label>
+                  type
+                  <select aria-label={`Configuration ${i + 1} type`} value={c.type} onChange={(e) => set(i, { type: Number(e.target.value) }, 'type')}>
+                    {CONFIGURATION_TYPES.map((label, n) => (
+                      <option key={label} value={n}>
+                        {label}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  name
+                  <input aria-label={`Configuration ${i + 1} name`} value={c.name ?? ''} placeholder="e.g. blast" onChange={(e) => set(i, { name: text(e.target.value) }, 'name')} />
+                </label>
+                <label>
+                  version
+                  <input aria-label={`Configuration ${i + 1} version`} value={c.version ?? ''} placeholder="2.14" onChange={(e) => set(i, { version: text(e.target.value) }, 'version')} />
+                </label>
+                <button
+                  type="button"
+                  className="btn small ghost"
+                  aria-label={`Remove configuration ${i + 1}`}
+                  onClick={() => s.updateTask(draft.tid, { configuration: draft.configuration.filter((_, j) => j !== i) })}
+                >
+                  ✕
+                </button>
+              </div>
+              <input
+                className="param-desc"
+                aria-label={`Configuration ${i + 1} parameters`}
+                value={c.parameters ?? ''}
+                placeholder="parameters, e.g. -evalue 0.01"
+                onChange={(e) => set(i, { parameters: text(e.target.value) }, 'parameters')}
+              />
+            </div>
+          ))}
+        </div>
       )}
     </div>
   );
@@ -272,6 +467,7 @@ function TaskEditor({ draft, stepKey }: { draft: TaskDraft; stepKey: string }) {
       </div>
       <ParametersTable draft={draft} />
       <EnvironmentTable draft={draft} />
+      <ConfigurationTable draft={draft} />
       <h4 className="sub-title">Exit rules</h4>
       <div className="field-row">
         <Field label="Custom exit statuses" hint="e.g. 2,3">

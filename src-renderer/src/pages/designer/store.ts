@@ -111,6 +111,8 @@ export interface DesignerState {
   close(): void;
   /** Deletes a stored Job (its steps and validators; Tasks and runs stay). */
   deleteJob(name: string): Promise<boolean>;
+  /** Deletes a stored Task: the server removes the steps that use it and joins their neighbours. */
+  deleteTask(name: string): Promise<boolean>;
 
   applyNodeChanges(changes: NodeChange[]): void;
   applyEdgeChanges(changes: EdgeChange[]): void;
@@ -184,6 +186,9 @@ const sameTask = (draft: TaskDraft, task: Task | undefined): boolean => {
   const { id: _id, ...stored } = task;
   return JSON.stringify(stored) === JSON.stringify(taskInputOf({ ...draft, name: task.name }));
 };
+
+/** Stored Jobs with a step that uses the Task, by name. */
+export const jobsUsingTask = (jobs: Job[], task: string): string[] => jobs.filter((j) => j.steps.some((st) => st.task === task)).map((j) => j.name);
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -349,6 +354,34 @@ export function createDesignerStore() {
 
       close() {
         set({ doc: null, original: null, dirty: false, past: [], future: [], testRun: null, problems: [] });
+      },
+
+      async deleteTask(name) {
+        const storedUsers = jobsUsingTask(get().jobs, name);
+        try {
+          await api.deleteTask(name);
+          const [jobs, tasks] = await Promise.all([api.jobs(), api.tasks()]);
+          set({ jobs, tasks, error: null });
+        } catch (error) {
+          set({ error: errorText(error) });
+          return false;
+        }
+        const { doc, original } = get();
+        if (!doc || !Object.values(doc.drafts).some((d) => d.original === name)) return true;
+        if (original !== null && storedUsers.includes(original)) {
+          // The stored Job just lost those steps: show it as it now is.
+          try {
+            const job = await api.job(original);
+            openGraph(job, job.name, job.runnable);
+          } catch (error) {
+            set({ error: errorText(error) });
+          }
+        } else {
+          // Only unsaved work uses it: the draft stays and would be saved as a new Task.
+          const drafts = Object.fromEntries(Object.entries(doc.drafts).map(([tid, d]) => [tid, d.original === name ? { ...d, original: null } : d]));
+          set({ doc: { ...doc, drafts }, dirty: true });
+        }
+        return true;
       },
 
       applyNodeChanges(changes) {

@@ -55,6 +55,21 @@ function ServiceCard({ service }: { service: ServiceInfo }) {
           <p className="muted small">
             {service.description ?? `${service.steps} step${service.steps === 1 ? '' : 's'}`}
             {service.validators.length > 0 && ` · validates ${service.validators.join(', ')}`} · version <span className="mono">{service.version}</span>
+            {service.runnable && (
+              <>
+                {' · '}
+                <a
+                  href={`#/api/${encodeURIComponent(service.name)}`}
+                  data-testid="api-docs-link"
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(`#/api/${encodeURIComponent(service.name)}`);
+                  }}
+                >
+                  API docs
+                </a>
+              </>
+            )}
           </p>
         </div>
         <div className="service-switch">

@@ -1,11 +1,14 @@
-// Settings: binding and port, worker concurrency and the queue, limits, data dir, backends and queue types.
+// Settings: binding and port, worker concurrency and the queue, scale-out, limits, data dir with storage and retention, backends and queue types.
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import type { Backend, QueueType, Settings } from '../../api/types';
+import { navigate } from '../../app/router';
 import { toast } from '../../app/toasts';
 import { ErrorNote } from '../../components/ui';
+import { StorageGauge } from './StorageGauge';
 import { settingsStore, useSettings } from './store';
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 const BEHAVIOURS: Array<[number, string]> = [
   [1, 'localhost: command line'],
   [2, 'GridEngine'],
@@ -59,6 +62,33 @@ function NumberInput(props: { id: string; setting: keyof Settings; scale?: numbe
     />
   );
 }
+
+/** A text setting that may be unset: an empty field saves null. */
+function TextInput(props: { id: string; setting: 'redis_url'; placeholder?: string }) {
+  const value = useValue(props.setting);
+  return (
+    <input
+      id={props.id}
+      className="mono wide-input"
+      value={value ?? ''}
+      placeholder={props.placeholder}
+      spellCheck={false}
+      onChange={(e) => settingsStore.getState().edit({ [props.setting]: e.target.value.trim() === '' ? null : e.target.value.trim() })}
+    />
+  );
+}
+
+const pageLink = (hash: string, text: string) => (
+  <a
+    href={hash}
+    onClick={(e) => {
+      e.preventDefault();
+      navigate(hash);
+    }}
+  >
+    {text}
+  </a>
+);
 
 function BackendRow({ backend, queueTypes }: { backend: Backend | null; queueTypes: QueueType[] }) {
   const [name, setName] = useState(backend?.name ?? '');
@@ -198,7 +228,12 @@ export function SettingsPage() {
             </select>
           )}
         </Row>
-        {lan && <p className="note">Anyone on your network can then submit to published jobs. The workbench itself stays reachable from this computer only.</p>}
+        {lan && (
+          <p className="note">
+            Other machines can then reach this server; whether they may call your services (and with which API keys) is set under{' '}
+            {pageLink('#/access', 'Access')}. The workbench itself stays reachable from this computer only.
+          </p>
+        )}
         <Row label="Port" restart>
           {(id) => <NumberInput id={id} setting="port" min={1} />}
         </Row>
@@ -228,6 +263,22 @@ export function SettingsPage() {
       </section>
 
       <section className="card settings-section">
+        <h2>Scale-out</h2>
+        <Row
+          label="Redis URL"
+          restart
+          hint={
+            <>
+              With a Redis server, steps go to queues that {pageLink('#/workers', 'workers')} on other machines take from. Empty: every step runs
+              here.
+            </>
+          }
+        >
+          {(id) => <TextInput id={id} setting="redis_url" placeholder="redis://host:6379" />}
+        </Row>
+      </section>
+
+      <section className="card settings-section">
         <h2>Limits</h2>
         <Row label="Upload limit (MiB)" hint="Largest input file a client may send.">
           {(id) => <NumberInput id={id} setting="upload_limit_bytes" scale={MIB} min={1} />}
@@ -243,14 +294,6 @@ export function SettingsPage() {
         </Row>
       </section>
 
-      <div className="save-bar">
-        <button type="button" className="btn primary" onClick={save} disabled={!edited || saving}>
-          {saving ? 'Saving…' : 'Save settings'}
-        </button>
-        <button type="button" className="btn ghost" onClick={s.discard} disabled={!edited}>
-          Discard
-        </button>
-      </div>
 
       <section className="card settings-section">
         <h2>Data</h2>
@@ -266,7 +309,31 @@ export function SettingsPage() {
             <code data-testid="data-dir">{view.data_dir}</code>
           </div>
         </div>
+        <StorageGauge />
+        <h3 className="sub-head">Retention</h3>
+        <p className="muted small">Finished runs are removed with their files when any limit is passed, oldest first. Each service may add its own limits.</p>
+        <Row label="Keep runs for (days)" hint="Empty: keep them regardless of age.">
+          {(id) => <NumberInput id={id} setting="retain_days" nullable />}
+        </Row>
+        <Row label="Keep at most (runs)" hint="The newest are kept. Empty: no limit.">
+          {(id) => <NumberInput id={id} setting="retain_count" nullable />}
+        </Row>
+        <Row label="Keep at most (GiB)" hint="Files of finished runs. Empty: no limit.">
+          {(id) => <NumberInput id={id} setting="retain_bytes" scale={GIB} nullable />}
+        </Row>
+        <Row label="Check every (seconds)">
+          {(id) => <NumberInput id={id} setting="retention_interval_s" min={10} />}
+        </Row>
       </section>
+
+      <div className="save-bar">
+        <button type="button" className="btn primary" onClick={save} disabled={!edited || saving}>
+          {saving ? 'Saving…' : 'Save settings'}
+        </button>
+        <button type="button" className="btn ghost" onClick={s.discard} disabled={!edited}>
+          Discard
+        </button>
+      </div>
 
       <section className="card settings-section">
         <h2>Backends</h2>

@@ -2,7 +2,7 @@
 import { createStore } from 'zustand/vanilla';
 import { useStore } from 'zustand';
 import { api } from '../../api/client';
-import type { Backend, BackendInput, QueueStats, QueueType, QueueTypeInput, Settings, SettingsView } from '../../api/types';
+import type { Backend, BackendInput, QueueStats, QueueType, QueueTypeInput, RetentionSettingKey, Settings, SettingsView, StorageGauge } from '../../api/types';
 
 export interface SettingsState {
   view: SettingsView | null;
@@ -16,8 +16,13 @@ export interface SettingsState {
   error: string | null;
   saving: boolean;
   savedAt: number | null;
+  storage: StorageGauge | null;
+  sweeping: boolean;
 
   load(): Promise<void>;
+  loadStorage(): Promise<void>;
+  /** Runs retention now; returns what it removed, or null when it failed. */
+  sweep(): Promise<{ removed: number; freed_bytes: number } | null>;
   edit(patch: Partial<Settings>): void;
   discard(): void;
   save(): Promise<string[] | null>;
@@ -37,6 +42,19 @@ export function changedSettings(saved: Settings, draft: Partial<Settings>): Part
   return out;
 }
 
+/** Retention settings are saved through their own route (checked with their own rules); the rest through /settings. */
+export const RETENTION_KEYS: RetentionSettingKey[] = ['retain_days', 'retain_count', 'retain_bytes', 'retention_interval_s'];
+
+export function splitPatch(patch: Partial<Settings>): { general: Partial<Settings>; retention: Partial<Settings> } {
+  const general: Partial<Settings> = {};
+  const retention: Partial<Settings> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    const target = (RETENTION_KEYS as string[]).includes(k) ? retention : general;
+    (target as Record<string, unknown>)[k] = v;
+  }
+  return { general, retention };
+}
+
 export function createSettingsStore() {
   return createStore<SettingsState>()((set, get) => {
     const fail = (error: unknown) => set({ error: (error as Error).message });
@@ -50,6 +68,8 @@ export function createSettingsStore() {
       error: null,
       saving: false,
       savedAt: null,
+      storage: null,
+      sweeping: false,
 
       async load() {
         try {
@@ -57,6 +77,29 @@ export function createSettingsStore() {
           set({ view, backends, queueTypes, queue: overview.queue });
         } catch (error) {
           fail(error);
+        }
+        void get().loadStorage();
+      },
+
+      async loadStorage() {
+        try {
+          set({ storage: await api.storage() });
+        } catch (error) {
+          fail(error);
+        }
+      },
+
+      async sweep() {
+        set({ sweeping: true, error: null });
+        try {
+          const report = await api.sweepNow();
+          await get().loadStorage();
+          return report;
+        } catch (error) {
+          fail(error);
+          return null;
+        } finally {
+          set({ sweeping: false });
         }
       },
 
@@ -77,8 +120,13 @@ export function createSettingsStore() {
           return [];
         }
         set({ saving: true, error: null });
+        const { general, retention } = splitPatch(patch);
         try {
-          const saved = await api.saveSettings(patch);
+          if (Object.keys(retention).length > 0) {
+            await api.saveRetention(retention);
+            void get().loadStorage();
+          }
+          const saved = Object.keys(general).length > 0 ? await api.saveSettings(general) : { ...(await api.settings()), restart_required: [] };
           const pending = [...new Set([...get().restartPending, ...saved.restart_required])];
           set({ view: saved, draft: {}, restartPending: pending, saving: false, savedAt: Date.now() });
           return saved.restart_required;
