@@ -80,6 +80,7 @@ app.on('before-quit', (event) => {
   event.preventDefault();
   // Graceful shutdown: stop intake, let running attempts finish (bounded), then quit.
   void (async () => {
+    core?.pause();
     await server?.close();
     await core?.close();
     app.exit(0);

@@ -7,34 +7,22 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addJob, addTask } from '../support/config';
 import {
-  FAULT_BIN,
   attemptsOf,
+  faultScript as sh,
   inspectStore,
   killHard,
   processesWith,
-  rawRequest,
   seedStore,
-  spawnServer,
+  serverKeeper,
   submissions,
   submitAa,
+  submitOne,
   until,
-  type ServerProcess,
 } from './harness';
 
-const sh = (script: string, ...args: Array<string | number>) => ['sh', path.join(FAULT_BIN, script), ...args.map(String)].join(' ');
 const marker = (n: number) => `${4000 + n}.${process.pid % 1000}`;
-let live: ServerProcess[] = [];
-
-async function start(dataDir: string, args: string[] = []): Promise<ServerProcess> {
-  const s = await spawnServer(dataDir, args);
-  live.push(s);
-  return s;
-}
-
-async function batchSubmissions(server: ServerProcess, batchUuid: string): Promise<string[]> {
-  const r = await rawRequest(`${server.url}/analytics_automated/submission/${batchUuid}`);
-  return r.body.submissions.map((s: { UUID: string }) => s.UUID);
-}
+const servers = serverKeeper();
+const start = servers.start;
 
 /** Every submission reaches a final state, and the store adds up. */
 async function settled(dataDir: string): Promise<ReturnType<typeof submissions>> {
@@ -44,13 +32,7 @@ async function settled(dataDir: string): Promise<ReturnType<typeof submissions>>
   return submissions(dataDir);
 }
 
-afterEach(async () => {
-  for (const s of live) {
-    s.proc.kill('SIGKILL');
-    await s.exited;
-  }
-  live = [];
-});
+afterEach(() => servers.stopAll());
 
 describe('kill -9 during a step', () => {
   it('retries what may retry, ends the rest as Crash with the reason, runs the queue, and leaves no task process behind', async () => {
@@ -65,11 +47,11 @@ describe('kill -9 during a step', () => {
       addJob(db, 'quick', [['quick', 0]]);
     });
     const first = await start(dataDir, ['--concurrency', '2']);
-    const [retryable] = await batchSubmissions(first, (await submitAa(first.url, { job: 'retryable' })).body.UUID);
-    const [fragile] = await batchSubmissions(first, (await submitAa(first.url, { job: 'fragile' })).body.UUID);
+    const retryable = await submitOne(first.url, 'retryable');
+    const fragile = await submitOne(first.url, 'fragile');
     await until(() => processesWith(`sleep ${m1}`).length === 2 && processesWith(`sleep ${m2}`).length === 2, 'both tasks (and their children) to run');
     const queued: string[] = [];
-    for (let i = 0; i < 3; i++) queued.push(...(await batchSubmissions(first, (await submitAa(first.url, { job: 'quick' })).body.UUID)));
+    for (let i = 0; i < 3; i++) queued.push(await submitOne(first.url, 'quick'));
     await until(() => attemptsOf(dataDir, fragile)[0]?.pid, 'the pids to be recorded');
 
     await killHard(first);
@@ -150,7 +132,7 @@ describe('kill -9 during result storage', () => {
       addJob(db, 'many', [['many', 0]]);
     });
     const first = await start(dataDir);
-    const [uuid] = await batchSubmissions(first, (await submitAa(first.url, { job: 'many' })).body.UUID);
+    const uuid = await submitOne(first.url, 'many');
     const out = path.join(dataDir, 'submissions', uuid, 'out');
     // Storage begins when the results folder appears: kill the server right then.
     await until(() => fs.existsSync(out), 'result storage to begin', 60_000, 1);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addJob, addTask } from '../support/config';
-import { FAULT_BIN, inspectStore, rawRequest, seedStore, spawnServer, submissions, submitAa, until, type ServerProcess } from './harness';
+import { faultScript, inspectStore, rawRequest, seedStore, spawnServer, submissions, submitAa, submitOne, until, type ServerProcess } from './harness';
 import { freeBytes } from '../../src-main/core/security/access';
 
 const SIZE_MB = 24;
@@ -53,11 +53,7 @@ function fillDisk(leave: number): void {
 }
 const emptyDisk = () => fs.rmSync(filler(), { force: true });
 
-async function submissionOf(job: string): Promise<string> {
-  const r = await submitAa(server.url, { job });
-  expect(r.status, r.text).toBe(201);
-  return (await rawRequest(`${server.url}/analytics_automated/submission/${r.body.UUID}`)).body.submissions[0].UUID;
-}
+const submissionOf = (job: string) => submitOne(server.url, job);
 const stateOf = (uuid: string) => submissions(dataDir).find((s) => s.uuid === uuid);
 
 describe.skipIf(!where)('a full disk (tmpfs)', () => {
@@ -68,7 +64,7 @@ describe.skipIf(!where)('a full disk (tmpfs)', () => {
         addJob(db, 'writes_file', [['writes_file', 0]]);
         addTask(db, 'writes_stdout', 'head -c 64000000 /dev/zero', { out_glob: '.out', stdout_glob: '.out' });
         addJob(db, 'writes_stdout', [['writes_stdout', 0]]);
-        addTask(db, 'waits_then_writes', `sh ${path.join(FAULT_BIN, 'sleep-then-write.sh')} ${path.join(scratch, 'go')} 2000000`, { out_glob: '.out', stdout_glob: '.out' });
+        addTask(db, 'waits_then_writes', faultScript('sleep-then-write.sh', path.join(scratch, 'go'), 2000000), { out_glob: '.out', stdout_glob: '.out' });
         addJob(db, 'waits_then_writes', [['waits_then_writes', 0]]);
         addTask(db, 'small', 'echo fine', { out_glob: '.out', stdout_glob: '.out' });
         addJob(db, 'small', [['small', 0]]);

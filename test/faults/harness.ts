@@ -254,3 +254,33 @@ export function attemptsOf(dataDir: string, uuid: string): Array<{ attempt_no: n
     db.close();
   }
 }
+
+/** A task command template running one of the fault scripts with `sh`. */
+export const faultScript = (script: string, ...args: Array<string | number>): string =>
+  ['sh', path.join(FAULT_BIN, script), ...args.map(String)].join(' ');
+
+/** Servers a test file starts; `stopAll` (in afterEach) kills whatever is still running. */
+export function serverKeeper(): { start(dataDir: string, args?: string[]): Promise<ServerProcess>; stopAll(): Promise<void> } {
+  let live: ServerProcess[] = [];
+  return {
+    async start(dataDir, args = []) {
+      const s = await spawnServer(dataDir, args);
+      live.push(s);
+      return s;
+    },
+    async stopAll() {
+      for (const s of live) {
+        s.proc.kill('SIGKILL');
+        await s.exited;
+      }
+      live = [];
+    },
+  };
+}
+
+/** Submits `job` on the A_A route and returns the UUID of its (first) submission. */
+export async function submitOne(url: string, job: string): Promise<string> {
+  const r = await submitAa(url, { job });
+  if (r.status !== 201) throw new Error(`submission refused: ${r.status} ${r.text}`);
+  return (await rawRequest(`${url}/analytics_automated/submission/${r.body.UUID}`)).body.submissions[0].UUID;
+}

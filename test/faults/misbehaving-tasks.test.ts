@@ -9,35 +9,23 @@ import { addJob, addTask } from '../support/config';
 import { publishJob } from '../../src-main/core/publish';
 import { ServicePolicies } from '../../src-main/core/security/service-policy';
 import {
-  FAULT_BIN,
   attemptsOf,
+  faultScript as sh,
   inspectStore,
   killHard,
   processesWith,
   rawRequest,
   seedStore,
+  serverKeeper,
   sleep,
-  spawnServer,
   submissions,
-  submitAa,
+  submitOne,
   until,
-  type ServerProcess,
 } from './harness';
 
-const sh = (script: string, ...args: Array<string | number>) => ['sh', path.join(FAULT_BIN, script), ...args.map(String)].join(' ');
 const marker = (n: number) => `${5000 + n}.${process.pid % 1000}`;
-let live: ServerProcess[] = [];
-
-async function start(dataDir: string): Promise<ServerProcess> {
-  const s = await spawnServer(dataDir);
-  live.push(s);
-  return s;
-}
-async function submissionOf(server: ServerProcess, job: string): Promise<string> {
-  const r = await submitAa(server.url, { job });
-  expect(r.status, r.text).toBe(201);
-  return (await rawRequest(`${server.url}/analytics_automated/submission/${r.body.UUID}`)).body.submissions[0].UUID;
-}
+const servers = serverKeeper();
+const start = (dataDir: string) => servers.start(dataDir);
 function consistent(dataDir: string): void {
   expect(inspectStore(dataDir)).toEqual({ integrity: 'ok', foreignKeyProblems: 0, unfinished: [], missingFiles: [], strayFiles: [] });
 }
@@ -47,13 +35,7 @@ function peakRss(pid: number): number {
   return Number(kb) * 1024;
 }
 
-afterEach(async () => {
-  for (const s of live) {
-    s.proc.kill('SIGKILL');
-    await s.exited;
-  }
-  live = [];
-});
+afterEach(() => servers.stopAll());
 
 describe('a task that hangs', () => {
   it("is stopped at its job's deadline, even when the server was killed meanwhile and the deadline passed while it was down", async () => {
@@ -65,7 +47,7 @@ describe('a task that hangs', () => {
     });
     const first = await start(dataDir);
     const accepted = Date.now();
-    const uuid = await submissionOf(first, 'hangs');
+    const uuid = await submitOne(first.url, 'hangs');
     // (On a very busy machine the deadline may pass before the task even starts: the outcome is the same.)
     await until(() => processesWith(`sleep ${m}`).length === 2 || submissions(dataDir)[0].status >= 2, 'the task to run');
     await killHard(first);
@@ -89,7 +71,7 @@ describe('a task that forks and exits', () => {
     });
     const server = await start(dataDir);
     const t0 = Date.now();
-    const uuid = await submissionOf(server, 'forks');
+    const uuid = await submitOne(server.url, 'forks');
     await until(() => submissions(dataDir)[0].status >= 2, 'the run to end', 10_000);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(submissions(dataDir)[0]).toMatchObject({ uuid, status: 2 });
@@ -109,7 +91,7 @@ describe('a task that floods stdout', () => {
       { output_cap_bytes: CAP },
     );
     const server = await start(dataDir);
-    const uuid = await submissionOf(server, 'floods');
+    const uuid = await submitOne(server.url, 'floods');
     await until(() => submissions(dataDir)[0].status >= 2, 'the run to end', 30_000);
     expect(submissions(dataDir)[0]).toMatchObject({ uuid, status: 2 });
     const out = path.join(dataDir, 'submissions', uuid, 'out', `${uuid}.out`);

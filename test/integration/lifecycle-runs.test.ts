@@ -6,12 +6,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server';
 import { addJob, addTask } from '../support/config';
-import { FAULT_BIN, adminCall, processesWith, submitAa, until } from '../faults/harness';
+import { adminCall, faultScript as sh, processesWith, submitAa, until } from '../faults/harness';
 
 let t: TestServer;
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'aa-life-'));
 const admin = (method: string, p: string, body?: unknown) => adminCall({ url: t.url, token: t.server.token }, method, p, body);
-const sh = (script: string, ...args: Array<string | number>) => ['sh', path.join(FAULT_BIN, script), ...args.map(String)].join(' ');
 // Each test's sleeps get their own duration, so the processes a test left behind can be told apart.
 let marker = 3000;
 const nextMarker = () => `${++marker}.${process.pid % 1000}`;

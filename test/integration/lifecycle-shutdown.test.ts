@@ -8,35 +8,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addJob, addTask } from '../support/config';
 import {
   CLI,
-  FAULT_BIN,
   attemptsOf,
+  faultScript as sh,
   lanAddress,
   inspectStore,
   killHard,
   processesWith,
   rawRequest,
   seedStore,
-  spawnServer,
+  serverKeeper,
   submissions,
   submitAa,
+  submitOne,
   until,
-  type ServerProcess,
 } from '../faults/harness';
 
-const sh = (script: string, ...args: Array<string | number>) => ['sh', path.join(FAULT_BIN, script), ...args.map(String)].join(' ');
 const marker = (n: number) => `${6000 + n}.${process.pid % 1000}`;
-let live: ServerProcess[] = [];
-
-async function start(dataDir: string, args: string[] = []): Promise<ServerProcess> {
-  const s = await spawnServer(dataDir, args);
-  live.push(s);
-  return s;
-}
-async function submissionOf(server: ServerProcess, job: string): Promise<string> {
-  const r = await submitAa(server.url, { job });
-  expect(r.status, r.text).toBe(201);
-  return (await rawRequest(`${server.url}/analytics_automated/submission/${r.body.UUID}`)).body.submissions[0].UUID;
-}
+const servers = serverKeeper();
+const start = servers.start;
 const stateOf = (dataDir: string, uuid: string) => submissions(dataDir).find((s) => s.uuid === uuid);
 
 function aa(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -47,13 +36,7 @@ function aa(args: string[]): Promise<{ code: number; stdout: string; stderr: str
   });
 }
 
-afterEach(async () => {
-  for (const s of live) {
-    s.proc.kill('SIGKILL');
-    await s.exited;
-  }
-  live = [];
-});
+afterEach(() => servers.stopAll());
 
 describe('graceful shutdown', () => {
   it('stops intake, lets running attempts finish within the grace period, and keeps the rest for the next start', async () => {
@@ -69,11 +52,11 @@ describe('graceful shutdown', () => {
       { shutdown_grace_ms: 3000 },
     );
     const server = await start(dataDir, ['--concurrency', '2']);
-    const long = await submissionOf(server, 'long');
+    const long = await submitOne(server.url, 'long');
     await until(() => processesWith(`sleep ${m}`).length === 2, 'the long step to run');
-    const short = await submissionOf(server, 'short');
+    const short = await submitOne(server.url, 'short');
     await until(() => stateOf(dataDir, short)?.status === 1, 'the short step to run');
-    const queued = [await submissionOf(server, 'short'), await submissionOf(server, 'short')];
+    const queued = [await submitOne(server.url, 'short'), await submitOne(server.url, 'short')];
 
     const t0 = Date.now();
     server.proc.kill('SIGTERM');
@@ -114,7 +97,7 @@ describe('aa cancel', () => {
       addJob(db, 'blocks', [['blocks', 0]]);
     });
     const server = await start(dataDir);
-    const uuid = await submissionOf(server, 'blocks');
+    const uuid = await submitOne(server.url, 'blocks');
     await until(() => processesWith(`sleep ${m}`).length === 2, 'the task to run');
     const r = await aa(['cancel', uuid, '--data-dir', dataDir]);
     expect(r).toMatchObject({ code: 0, stdout: `Cancelled ${uuid}\n` });
@@ -132,7 +115,7 @@ describe('aa cancel', () => {
       addJob(db, 'quick', [['quick', 0]]);
     });
     const paused = await start(dataDir, ['--paused']);
-    const uuid = await submissionOf(paused, 'quick');
+    const uuid = await submitOne(paused.url, 'quick');
     await killHard(paused);
     // The dead server's runtime file is still there; its process is not.
     expect(fs.existsSync(path.join(dataDir, 'server.json'))).toBe(true);
