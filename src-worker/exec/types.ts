@@ -75,4 +75,6 @@ export interface AttemptOutcome {
   stderr_bytes: number;
   stdout_truncated: boolean;
   stderr_truncated: boolean;
+  /** The machine running the attempt went away (a remote worker lost mid-step): the run ends as Crash, not Error. */
+  lost?: boolean;
 }

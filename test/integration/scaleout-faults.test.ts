@@ -108,7 +108,7 @@ describe('a worker killed mid-step', () => {
     expect(attemptsOf(t.core.db, uuid).map((a) => a.state)).toEqual(['done']);
   }, 90_000);
 
-  it('fails the step clearly once it has stalled more than allowed and no retries are left', async () => {
+  it('ends the run as Crash, with a clear message, once the step stalled more than allowed and no retries are left', async () => {
     const t = await server({ ...FAST, AA_SCALEOUT_MAX_STALLED: '0' });
     const w1 = await worker(t, 'w1');
     const uuid = await submit(t.url, 'slow');
@@ -116,9 +116,9 @@ describe('a worker killed mid-step', () => {
     await worker(t, 'w2');
     await w1.kill('SIGKILL');
     const sub = await finished(t.url, uuid, 30_000);
-    expect(sub.state).toBe('Error');
+    expect(sub.state).toBe('Crash');
     expect(sub.last_message).toMatch(/the workers running this step stopped before it finished/);
-    expect(attemptsOf(t.core.db, uuid).map((a) => a.state)).toEqual(['failed']);
+    expect(attemptsOf(t.core.db, uuid).map((a) => a.state)).toEqual(['crash']);
   }, 90_000);
 });
 

@@ -403,7 +403,7 @@ export class BullExecutor implements Executor {
     this.pending.delete(entry.jobId);
     try {
       if (entry.cancelled) return;
-      const outcome = end.returnvalue ? await this.collect(entry, end.returnvalue) : lostOutcome(describeFailure(end.failedReason));
+      const outcome = end.returnvalue ? await this.collect(entry, end.returnvalue) : lostOutcome(describeFailure(end.failedReason), stalledOut(end.failedReason));
       entry.resolve(outcome);
     } catch (error) {
       entry.resolve(lostOutcome(`the results of the step could not be collected: ${(error as Error).message}`));
@@ -552,9 +552,10 @@ async function move(from: string, to: string): Promise<void> {
 }
 
 /** An attempt that produced no process outcome: the orchestrator reports `spawn_error` as the step's failure. */
-function lostOutcome(message: string): AttemptOutcome {
+function lostOutcome(message: string, lost = false): AttemptOutcome {
   const now = new Date().toISOString();
   return {
+    lost,
     exit_code: null,
     signal: null,
     timed_out: false,
@@ -570,8 +571,13 @@ function lostOutcome(message: string): AttemptOutcome {
   };
 }
 
+/** BullMQ gave up on a job whose workers kept disappearing. */
+function stalledOut(reason: string | undefined): boolean {
+  return !!reason && /stalled more than allowable limit/i.test(reason);
+}
+
 function describeFailure(reason: string | undefined): string {
-  if (reason && /stalled more than allowable limit/i.test(reason)) {
+  if (stalledOut(reason)) {
     return 'the workers running this step stopped before it finished (it was handed on and stalled again)';
   }
   return reason ? `the worker failed the step: ${reason}` : 'the worker failed the step';

@@ -435,7 +435,7 @@ export class Orchestrator {
       if (outcome.stderr_truncated) fs.rmSync(spec.stderr_file, { force: true });
     }
     const logs = outcome ? this.keepLogs(spec, stored, `${logBase}.stdout`) : { stdout: null, stderr: null };
-    const attemptState: AttemptState = run.cancelled ? 'cancelled' : failure || decision?.outcome === 'fail' ? 'failed' : 'done';
+    const attemptState: AttemptState = run.cancelled ? 'cancelled' : outcome?.lost ? 'crash' : failure || decision?.outcome === 'fail' ? 'failed' : 'done';
     const endedAt = outcome?.ended_at ?? nowIso();
 
     let final: { status: StatusCode; message: string } | null = null;
@@ -444,7 +444,8 @@ export class Orchestrator {
         st.phase = 'waiting';
       } else if (failure) {
         st.phase = 'failed';
-        final = { status: STATUS.Error, message: failure };
+        // A worker that vanished mid-step is a crash (A_A's code 4), not a failure of the task.
+        final = { status: outcome?.lost ? STATUS.Crash : STATUS.Error, message: failure };
       } else if (decision) {
         st.phase = decision.outcome === 'fail' ? 'failed' : 'done';
         if (decision.outcome === 'fail') {
