@@ -220,9 +220,11 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function notStarted(message: string): AttemptOutcome {
+/** An outcome with no process behind it: `message` says why (spawn failure, lost worker). */
+export function notStarted(message: string, lost = false): AttemptOutcome {
   const now = new Date().toISOString();
   return {
+    ...(lost ? { lost } : {}),
     exit_code: null,
     signal: null,
     timed_out: false,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import type { AttemptOutcome, AttemptSpec } from '../../../src-worker/exec/types';
+import { notStarted } from '../../../src-worker/exec/run';
 import type { AttemptContext, Executor } from '../run/orchestrator';
 import type { Db } from '../store/db';
 import type { RunEvents } from '../events';
@@ -177,7 +178,7 @@ export class BullExecutor implements Executor {
   }
 
   run(spec: AttemptSpec, onStarted: (pid: number) => void, ctx?: AttemptContext): Promise<AttemptOutcome> {
-    if (!ctx) return Promise.resolve(lostOutcome('scale-out needs the step of each attempt'));
+    if (!ctx) return Promise.resolve(notStarted('scale-out needs the step of each attempt'));
     if (this.detached) return new Promise(() => undefined); // stopping: the job is left for the next start
     const { queue, priority } = bullQueueFor(ctx.step.queue, ctx.priority);
     const orphan = this.takeOrphan(ctx.submission_uuid, ctx.step.key);
@@ -210,7 +211,7 @@ export class BullExecutor implements Executor {
       this.pending.set(entry.jobId, entry);
       // An adopted job may have finished while the server was down; the sweep would find it too, but later.
       const started = orphan ? this.check(entry) : this.enqueue(entry);
-      started.catch((error: unknown) => this.settleWith(entry, lostOutcome(`could not queue the step in Redis: ${(error as Error).message}`)));
+      started.catch((error: unknown) => this.settleWith(entry, notStarted(`could not queue the step in Redis: ${(error as Error).message}`)));
     });
   }
 
@@ -403,10 +404,10 @@ export class BullExecutor implements Executor {
     this.pending.delete(entry.jobId);
     try {
       if (entry.cancelled) return;
-      const outcome = end.returnvalue ? await this.collect(entry, end.returnvalue) : lostOutcome(describeFailure(end.failedReason), stalledOut(end.failedReason));
+      const outcome = end.returnvalue ? await this.collect(entry, end.returnvalue) : notStarted(describeFailure(end.failedReason), stalledOut(end.failedReason));
       entry.resolve(outcome);
     } catch (error) {
-      entry.resolve(lostOutcome(`the results of the step could not be collected: ${(error as Error).message}`));
+      entry.resolve(notStarted(`the results of the step could not be collected: ${(error as Error).message}`));
     } finally {
       await fs.promises.rm(this.stagingDir(entry.jobId), { recursive: true, force: true });
       // Only now: a job gone from Redis while still pending would be queued again by the sweep.
@@ -458,7 +459,7 @@ export class BullExecutor implements Executor {
     for (const entry of this.pending.values()) {
       if (entry.data.submission_uuid !== uuid || entry.cancelled || entry.settling) continue;
       entry.cancelled = true;
-      entry.resolve(lostOutcome('cancelled'));
+      entry.resolve(notStarted('cancelled'));
       void (async () => {
         const lane = await this.lane(entry.lane);
         // A waiting job just goes; a running one is locked by its worker, which is told to kill it.
@@ -551,25 +552,6 @@ async function move(from: string, to: string): Promise<void> {
   }
 }
 
-/** An attempt that produced no process outcome: the orchestrator reports `spawn_error` as the step's failure. */
-function lostOutcome(message: string, lost = false): AttemptOutcome {
-  const now = new Date().toISOString();
-  return {
-    lost,
-    exit_code: null,
-    signal: null,
-    timed_out: false,
-    spawn_error: message,
-    pid: null,
-    started_at: now,
-    ended_at: now,
-    duration_ms: 0,
-    stdout_bytes: 0,
-    stderr_bytes: 0,
-    stdout_truncated: false,
-    stderr_truncated: false,
-  };
-}
 
 /** BullMQ gave up on a job whose workers kept disappearing. */
 function stalledOut(reason: string | undefined): boolean {
