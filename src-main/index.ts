@@ -38,7 +38,10 @@ async function start(): Promise<void> {
     workerFile,
     nativeBinding: fs.existsSync(electronBinding) ? electronBinding : undefined,
   });
-  server = await startServer(core, { host: '127.0.0.1', port: 0, uiDir });
+  // Loopback on a free port, unless the analyst published on the LAN (Access), which binds the configured address.
+  const { host, port } = core.settings();
+  const lan = host !== '127.0.0.1' && host !== 'localhost' && host !== '::1';
+  server = await startServer(core, { host: lan ? host : '127.0.0.1', port: lan ? port : 0, uiDir });
   ipcMain.handle('dialog:openFile', async () => {
     const r = await dialog.showOpenDialog({ properties: ['openFile'] });
     return r.canceled ? null : r.filePaths[0];
