@@ -1,11 +1,11 @@
 // Workbench routes for what runs: overview, published services with client snippets and stats, settings, the queue switch.
-import crypto from 'node:crypto';
 import os from 'node:os';
 import type net from 'node:net';
 import type { Request, Router } from 'express';
 import type { Core } from '../../core/api';
 import { AppError } from '../../core/errors';
 import type { Job } from '../../core/model/types';
+import { publishedVersion } from '../../core/publish';
 import { RESTART_SETTINGS, type Settings } from '../../core/settings';
 import * as config from '../../core/store/config-repo';
 import { restField } from '../../core/plan/params';
@@ -48,21 +48,6 @@ function publicBase(req: Request, settings: Settings): { url: string; lan: boole
 }
 
 /** Changes whenever the Job or any Task it uses changes: what clients are talking to. */
-function fingerprint(job: Job, core: Core): string {
-  const tasks = [...new Set(job.steps.map((s) => s.task))].sort().map((name) => {
-    const task = config.getTask(core.db, name);
-    if (!task) return null;
-    const { id: _id, ...rest } = task;
-    return rest;
-  });
-  const shape = {
-    name: job.name,
-    validators: job.validators,
-    steps: job.steps.map((s) => ({ key: s.key, task: s.task, after: s.after, ordering: s.ordering })),
-    tasks,
-  };
-  return crypto.createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 8);
-}
 
 const pyString = (s: string): string => JSON.stringify(s);
 const shellWord = (s: string): string => (/^[A-Za-z0-9_.@:/=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -140,7 +125,8 @@ function serviceInfo(job: Job, core: Core, base: { url: string; lan: boolean }, 
     name: job.name,
     description: job.description,
     runnable: job.runnable,
-    version: fingerprint(job, core),
+    // The published snapshot clients run (native API /v{n}); a runnable job gets v1 on its first native call.
+    version: versionLabel(core, job.name),
     base_url: aaBase,
     submit_url: `${aaBase}/submission/`,
     lan: base.lan,
@@ -239,4 +225,9 @@ export function serviceRoutes(router: Router, core: Core): void {
     core.resume();
     res.json(core.queueStats());
   });
+}
+
+function versionLabel(core: Core, name: string): string {
+  const published = publishedVersion(core.db, name);
+  return published ? `v${published.version}` : 'not yet snapshotted';
 }
