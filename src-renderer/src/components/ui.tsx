@@ -65,6 +65,35 @@ export function Dialog(props: { title: string; children: ReactNode; actions: Rea
   );
 }
 
+/** A question with Cancel (or `cancel`) and one destructive action; `onConfirm` closes the dialog itself. */
+export function ConfirmDialog(props: {
+  title: string;
+  children: ReactNode;
+  onClose: () => void;
+  confirm: string;
+  cancel?: string;
+  onConfirm: () => void | Promise<void>;
+}) {
+  return (
+    <Dialog
+      title={props.title}
+      onClose={props.onClose}
+      actions={
+        <>
+          <button type="button" className="btn" onClick={props.onClose}>
+            {props.cancel ?? 'Cancel'}
+          </button>
+          <button type="button" className="btn danger" onClick={() => void props.onConfirm()}>
+            {props.confirm}
+          </button>
+        </>
+      }
+    >
+      {props.children}
+    </Dialog>
+  );
+}
+
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {
   return (
     <div className="empty">

@@ -2,7 +2,7 @@
 import { useEffect, useId, useState } from 'react';
 import type { ApiKeyInfo, NewApiKey, SecurityView, ServicePolicy } from '../../api/types';
 import { toast } from '../../app/toasts';
-import { Dialog, Empty, ErrorNote, SecretBox, Switch } from '../../components/ui';
+import { Dialog, Empty, ErrorNote, SecretBox, Switch, ConfirmDialog } from '../../components/ui';
 import { formatAgo, formatTime } from '../../components/format';
 import { accessStore, keyScope, parseOrigins, restartNeeded, useAccess } from './store';
 
@@ -363,33 +363,21 @@ export function AccessPage() {
 
       <CreatedKeyDialog />
       {revoking && (
-        <Dialog
+        <ConfirmDialog
           title={`Revoke “${revoking.name}”?`}
           onClose={() => setRevoking(null)}
-          actions={
-            <>
-              <button type="button" className="btn" onClick={() => setRevoking(null)}>
-                Cancel
-              </button>
-              <button
-                type="button"
-                className="btn danger"
-                onClick={async () => {
-                  const k = revoking;
-                  setRevoking(null);
-                  await s.revokeKey(k.id);
-                  if (!accessStore.getState().error) toast('ok', `Revoked ${k.name}`);
-                }}
-              >
-                Revoke key
-              </button>
-            </>
-          }
+          confirm="Revoke key"
+          onConfirm={async () => {
+            const k = revoking;
+            setRevoking(null);
+            await s.revokeKey(k.id);
+            if (!accessStore.getState().error) toast('ok', `Revoked ${k.name}`);
+          }}
         >
           <p>
             Clients using <code>aak_{revoking.prefix}_…</code> are refused from now on. This cannot be undone.
           </p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );

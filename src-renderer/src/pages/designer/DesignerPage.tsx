@@ -4,7 +4,7 @@ import { ReactFlowProvider } from '@xyflow/react';
 import { navigate, routerStore } from '../../app/router';
 import { toast } from '../../app/toasts';
 import { subscribeEvents } from '../../api/client';
-import { Dialog, Empty, ErrorNote, Icon } from '../../components/ui';
+import { Dialog, Empty, ErrorNote, Icon, ConfirmDialog } from '../../components/ui';
 import { designerStore, useDesigner } from './store';
 import { Canvas } from './Canvas';
 import { Palette } from './Palette';
@@ -156,31 +156,19 @@ function JobList() {
         ))}
       </div>
       {deleting && (
-        <Dialog
+        <ConfirmDialog
           title={`Delete “${deleting}”?`}
           onClose={() => setDeleting(null)}
-          actions={
-            <>
-              <button type="button" className="btn" onClick={() => setDeleting(null)}>
-                Cancel
-              </button>
-              <button
-                type="button"
-                className="btn danger"
-                onClick={async () => {
-                  const name = deleting;
-                  setDeleting(null);
-                  if (await designerStore.getState().deleteJob(name)) toast('ok', `Deleted ${name}`);
-                  else toast('error', designerStore.getState().error ?? 'Could not delete the job');
-                }}
-              >
-                Delete job
-              </button>
-            </>
-          }
+          confirm="Delete job"
+          onConfirm={async () => {
+            const name = deleting;
+            setDeleting(null);
+            if (await designerStore.getState().deleteJob(name)) toast('ok', `Deleted ${name}`);
+            else toast('error', designerStore.getState().error ?? 'Could not delete the job');
+          }}
         >
           <p>Its steps and validators go; its Tasks and past runs stay.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );
@@ -283,30 +271,19 @@ function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: 
         )}
       </div>
       {leaving && (
-        <Dialog
+        <ConfirmDialog
           title="Leave without saving?"
           onClose={() => setLeaving(false)}
-          actions={
-            <>
-              <button type="button" className="btn" onClick={() => setLeaving(false)}>
-                Stay
-              </button>
-              <button
-                type="button"
-                className="btn danger"
-                onClick={() => {
-                  setLeaving(false);
-                  s.close();
-                  navigate('#/designer');
-                }}
-              >
-                Discard changes
-              </button>
-            </>
-          }
+          cancel="Stay"
+          confirm="Discard changes"
+          onConfirm={() => {
+            setLeaving(false);
+            s.close();
+            navigate('#/designer');
+          }}
         >
           <p>“{name || 'The new job'}” has unsaved changes.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
       {help && (
         <Dialog title="Keyboard shortcuts" onClose={() => setHelp(false)} actions={<button type="button" className="btn" onClick={() => setHelp(false)}>Close</button>}>

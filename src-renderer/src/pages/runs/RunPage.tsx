@@ -4,7 +4,7 @@ import { fileUrl, subscribeEvents } from '../../api/client';
 import type { PreviewKind, RunAttemptView, RunDetail } from '../../api/types';
 import { navigate } from '../../app/router';
 import { toast } from '../../app/toasts';
-import { CopyButton, Dialog, ErrorNote, StateBadge } from '../../components/ui';
+import { CopyButton, ErrorNote, StateBadge, ConfirmDialog } from '../../components/ui';
 import { formatBytes, formatDuration, formatTime, isFinalState, shellLine } from '../../components/format';
 import { runPageStore, useRunPage } from './store';
 
@@ -326,32 +326,20 @@ export function RunPage({ uuid }: { uuid: string }) {
       </table>
 
       {confirmDelete && (
-        <Dialog
+        <ConfirmDialog
           title="Delete this run?"
           onClose={() => setConfirmDelete(false)}
-          actions={
-            <>
-              <button type="button" className="btn" onClick={() => setConfirmDelete(false)}>
-                Cancel
-              </button>
-              <button
-                type="button"
-                className="btn danger"
-                onClick={async () => {
-                  setConfirmDelete(false);
-                  if (await s.remove()) {
-                    toast('ok', 'Run deleted');
-                    navigate('#/runs');
-                  }
-                }}
-              >
-                Delete run and files
-              </button>
-            </>
-          }
+          confirm="Delete run and files"
+          onConfirm={async () => {
+            setConfirmDelete(false);
+            if (await s.remove()) {
+              toast('ok', 'Run deleted');
+              navigate('#/runs');
+            }
+          }}
         >
           <p>{active ? 'It is still running: it is cancelled first. ' : ''}Its input, results and logs are removed from disk.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );

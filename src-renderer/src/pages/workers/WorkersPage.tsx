@@ -4,7 +4,7 @@ import { api } from '../../api/client';
 import type { WorkerToken, WorkerView } from '../../api/types';
 import { navigate } from '../../app/router';
 import { toast } from '../../app/toasts';
-import { Dialog, Empty, ErrorNote, SecretBox } from '../../components/ui';
+import { Dialog, Empty, ErrorNote, SecretBox, ConfirmDialog } from '../../components/ui';
 import { formatAgo, formatTime } from '../../components/format';
 import { workerCommand, workersStore, useWorkers } from './store';
 
@@ -253,31 +253,19 @@ export function WorkersPage() {
 
       <CreatedDialog />
       {revoking && (
-        <Dialog
+        <ConfirmDialog
           title={`Revoke “${revoking.name}”?`}
           onClose={() => setRevoking(null)}
-          actions={
-            <>
-              <button type="button" className="btn" onClick={() => setRevoking(null)}>
-                Cancel
-              </button>
-              <button
-                type="button"
-                className="btn danger"
-                onClick={async () => {
-                  const t = revoking;
-                  setRevoking(null);
-                  await s.revokeToken(t.id);
-                  if (!workersStore.getState().error) toast('ok', `Revoked ${t.name}`);
-                }}
-              >
-                Revoke token
-              </button>
-            </>
-          }
+          confirm="Revoke token"
+          onConfirm={async () => {
+            const t = revoking;
+            setRevoking(null);
+            await s.revokeToken(t.id);
+            if (!workersStore.getState().error) toast('ok', `Revoked ${t.name}`);
+          }}
         >
           <p>Workers using it can no longer fetch inputs, send results or report in. This cannot be undone; a new token can be created at any time.</p>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );
