@@ -1,4 +1,4 @@
-// Builds the Electron main (plus the headless CLI and the piscina worker), preload and renderer.
+// Builds the Electron main (plus the headless CLI and the launcher process), preload and renderer.
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
@@ -11,7 +11,7 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src-main/index.ts'),
           cli: resolve(__dirname, 'src-main/cli/index.ts'),
-          worker: resolve(__dirname, 'src-worker/task.ts'),
+          launcher: resolve(__dirname, 'src-worker/launcher.ts'),
         },
       },
     },

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ROOT, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, rssKb, machine, recordSection } from './lib.mjs';
+import { ROOT, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, rssKb, machine, recordSection, cpuTimes } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const KIB = crypto.randomBytes(512).toString('hex'); // 1 KiB of text
@@ -48,12 +48,15 @@ const submit = async (url, job, i) => {
   return JSON.parse(r.body).UUID;
 };
 
-async function intakeRate(url, clients, n) {
+/** Accepted submissions/s, and the server's CPU time per submission (user and kernel, ms). */
+async function intakeRate(url, clients, n, pid) {
   await pool(Math.min(200, n / 5), clients, (i) => submit(url, 'bench1', i)); // warm-up
+  const cpu0 = cpuTimes(pid);
   const { results, wallMs } = await pool(n, clients, (i) => submit(url, 'bench1', i));
+  const cpu1 = cpuTimes(pid);
   const ok = results.filter((r) => r.ok).length;
   if (ok !== n) throw new Error(`intake: ${n - ok} failed: ${results.find((r) => !r.ok)?.error}`);
-  return { rps: ok / (wallMs / 1000), p50: percentile(results.map((r) => r.ms), 50) };
+  return { rps: ok / (wallMs / 1000), p50: percentile(results.map((r) => r.ms), 50), userMs: (cpu1.user - cpu0.user) / n, sysMs: (cpu1.sys - cpu0.sys) / n };
 }
 
 async function benchIntake() {
@@ -63,12 +66,12 @@ async function benchIntake() {
   const baseDir = tempDir('baseline-');
   const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'baseline-intake.cjs'), baseDir], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   const baseUrl = await new Promise((resolve) => child.stdout.on('data', (d) => resolve(String(d).match(/(http:\/\/[^/\s]+)/)[1])));
-  const base1 = await intakeRate(baseUrl, 1, n1);
-  const base8 = await intakeRate(baseUrl, 8, n8);
+  const base1 = await intakeRate(baseUrl, 1, n1, child.pid);
+  const base8 = await intakeRate(baseUrl, 8, n8, child.pid);
   child.kill();
   const { server, dataDir } = await prepared({ paused: true });
-  const ours1 = await intakeRate(server.url, 1, n1);
-  const ours8 = await intakeRate(server.url, 8, n8);
+  const ours1 = await intakeRate(server.url, 1, n1, server.pid);
+  const ours8 = await intakeRate(server.url, 8, n8, server.pid);
   // Every accepted submission is durable and still queued (the queue is paused).
   const stored = await admin(server, 'GET', '/overview');
   await server.stop();
@@ -125,30 +128,43 @@ async function benchStepOverhead() {
   return rounds[1];
 }
 
+/**
+ * CPU time (ms) of the server, of its launcher processes, and of the commands they ran and reaped (which the
+ * kernel adds to the launchers' children's time).
+ */
+function treeCpu(pid) {
+  const launchers = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const sum = (f) => launchers.reduce((a, p) => a + f(p), 0);
+  return { server: cpuTimes(pid).total, launchers: sum((p) => cpuTimes(p).total), commands: sum((p) => cpuTimes(p).children) };
+}
+
 async function benchBurst() {
   const n = 200;
   const { server, dataDir } = await prepared();
   await pool(40, 8, (i) => submit(server.url, 'bench1', i)); // warm-up
   await sleep(500);
+  const cpu0 = treeCpu(server.pid);
   const t0 = now();
   const { results } = await pool(n, 8, (i) => submit(server.url, 'bench1', i));
-  const uuids = results.map((r) => r.value);
-  const pending = new Set(uuids);
-  while (pending.size) {
-    await Promise.all(
-      [...pending].map(async (uuid) => {
-        const r = await request('GET', `${server.url}/analytics_automated/submission/${uuid}`);
-        const state = JSON.parse(r.body).state;
-        if (state === 'Complete') pending.delete(uuid);
-        else if (state === 'Error' || state === 'Crash') throw new Error(`burst ${uuid}: ${r.body}`);
-      }),
-    );
-    if (pending.size) await sleep(2);
+  const postedMs = now() - t0;
+  const pending = results.map((r) => r.value);
+  // One client polls the batches in turn, back to back, as the peers' burst client did (theirs paused 10 ms
+  // between polls, which caps what it can observe near 100 jobs/s).
+  let polls = 0;
+  while (pending.length) {
+    const uuid = pending.shift();
+    const r = await request('GET', `${server.url}/analytics_automated/submission/${uuid}`);
+    polls += 1;
+    const state = JSON.parse(r.body).state;
+    if (state === 'Error' || state === 'Crash') throw new Error(`burst ${uuid}: ${r.body}`);
+    if (state !== 'Complete') pending.push(uuid);
   }
   const wall = now() - t0;
+  const cpu1 = treeCpu(server.pid);
   await server.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
-  return { jobsPerS: n / (wall / 1000), wallMs: wall };
+  const perJob = (k) => round((cpu1[k] - cpu0[k]) / n);
+  return { jobsPerS: n / (wall / 1000), wallMs: wall, postedMs, polls, cpuPerJob: { server: perJob('server'), launchers: perJob('launchers'), commands: perJob('commands') } };
 }
 
 async function benchMemory() {
@@ -195,14 +211,17 @@ async function benchMemory() {
 }
 
 const started = new Date().toISOString();
-const intake = await benchIntake();
-console.log('intake', JSON.stringify(intake));
-const step = await benchStepOverhead();
-console.log('per-step', JSON.stringify(step));
-const burst = await benchBurst();
-console.log('burst', JSON.stringify(burst));
-const memory = await benchMemory();
-console.log('memory', JSON.stringify(memory));
+// --only=intake,step,burst,memory runs just those parts and records nothing (for looking into one figure).
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const parts = { intake: benchIntake, step: benchStepOverhead, burst: benchBurst, memory: benchMemory };
+const figures = {};
+for (const [name, fn] of Object.entries(parts)) {
+  if (only && !only.includes(name)) continue;
+  figures[name] = await fn();
+  console.log(name, JSON.stringify(figures[name]));
+}
+if (only) process.exit(0);
+const { intake, step, burst, memory } = figures;
 
 recordSection(
   'Engine: intake, per-step overhead, burst, memory',

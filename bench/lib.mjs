@@ -14,10 +14,13 @@ export function tempDir(prefix) {
   return fs.mkdtempSync(path.join(ROOT, 'bench', '.work', prefix));
 }
 
-/** Starts `aa serve` on a free port; resolves once it prints its URLs. */
+/**
+ * Starts `aa serve` on a free port; resolves once it prints its URLs. BENCH_NODE_ARGS adds Node flags to the server
+ * alone, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where its time goes.
+ */
 export function startServer({ dataDir, paused = false, concurrency, extra = [] }) {
   if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first');
-  const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(paused ? ['--paused'] : []), ...extra];
+  const args = [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(paused ? ['--paused'] : []), ...extra];
   if (concurrency) args.push('--concurrency', String(concurrency));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -139,6 +142,19 @@ export function rssKb(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(status.match(/VmRSS:\s+(\d+)/)[1]);
 }
+
+/** CPU time a process has used so far, ms: user, system (kernel), their sum, and that of its reaped children. */
+export function cpuTimes(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, in clock ticks (USER_HZ is 100).
+  const user = Number(fields[11]) * 10;
+  const sys = Number(fields[12]) * 10;
+  // cutime + cstime: children it has waited for.
+  const children = (Number(fields[13]) + Number(fields[14])) * 10;
+  return { user, sys, total: user + sys, children };
+}
+
+export const cpuMs = (pid) => cpuTimes(pid).total;
 
 export function machine() {
   return `${os.cpus().length} × ${os.cpus()[0].model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

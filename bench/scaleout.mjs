@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, CLI, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, machine, recordSection } from './lib.mjs';
+import { ROOT, CLI, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, machine, recordSection, cpuMs } from './lib.mjs';
 
 const Database = createRequire(path.join(ROOT, 'package.json'))('better-sqlite3');
 const quick = process.argv.includes('--quick');
@@ -58,12 +58,6 @@ async function startRedis() {
   }
   const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1];
   return { url: `redis://127.0.0.1:${port}`, version, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }), dir };
-}
-
-/** CPU time (user + system) a process has used so far, ms. */
-function cpuMs(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 function startWorker(url, token) {

@@ -5,7 +5,7 @@ const fs = require('node:fs');
 const { spawn, spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const built = ['main/cli.js', 'main/index.js', 'main/worker.js', 'renderer/index.html'].every((f) =>
+const built = ['main/cli.js', 'main/index.js', 'main/launcher.js', 'renderer/index.html'].every((f) =>
   fs.existsSync(path.join(root, 'out', f)),
 );
 if (!built) {

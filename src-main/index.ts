@@ -6,8 +6,8 @@ import { createCore, type CoreInternals } from './core';
 import { defaultDataDir } from './core/paths';
 import { startServer, type RunningServer } from './server/app';
 
-// Built layout: out/main/index.js, out/main/worker.js, out/preload/index.js, out/renderer/.
-const workerFile = path.join(__dirname, 'worker.js');
+// Built layout: out/main/index.js, out/main/launcher.js, out/preload/index.js, out/renderer/.
+const launcherFile = path.join(__dirname, 'launcher.js');
 const uiDir = path.join(__dirname, '..', 'renderer');
 const preload = path.join(__dirname, '..', 'preload', 'index.js');
 // better-sqlite3 built for Electron's ABI sits beside the Node build (see README, "Desktop window").
@@ -35,7 +35,7 @@ if (!app.requestSingleInstanceLock()) {
 async function start(): Promise<void> {
   core = await createCore({
     dataDir: defaultDataDir(),
-    workerFile,
+    launcherFile,
     nativeBinding: fs.existsSync(electronBinding) ? electronBinding : undefined,
   });
   // Loopback on a free port, unless the analyst published on the LAN (Access), which binds the configured address.

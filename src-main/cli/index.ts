@@ -23,7 +23,7 @@ process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 
 /** Built files sit beside this entry: out/main/{cli,worker}.js and out/renderer/. */
 export const BUILD_PATHS = {
-  workerFile: path.join(__dirname, 'worker.js'),
+  launcherFile: path.join(__dirname, 'launcher.js'),
   uiDir: path.join(__dirname, '..', 'renderer'),
 };
 
@@ -166,7 +166,7 @@ async function cancelRun(uuid: string, dataDir: string): Promise<number> {
     console.log((JSON.parse(text) as { cancelled: boolean }).cancelled ? `Cancelled ${uuid}` : `${uuid} had already finished; nothing to cancel`);
     return 0;
   }
-  const core = await createCore({ dataDir, workerFile: BUILD_PATHS.workerFile, paused: true });
+  const core = await createCore({ dataDir, launcherFile: BUILD_PATHS.launcherFile, paused: true });
   try {
     const sub = core.runs.submission(uuid);
     if (!sub) {
@@ -242,7 +242,7 @@ function openStore(dir?: string) {
 export async function serve(opts: { host?: string; port: number; dataDir: string; paused: boolean; concurrency?: number; redis?: string; localWorker?: boolean }): Promise<void> {
   const core = await createCore({
     dataDir: opts.dataDir,
-    workerFile: BUILD_PATHS.workerFile,
+    launcherFile: BUILD_PATHS.launcherFile,
     paused: opts.paused,
     redis: opts.redis,
     localWorker: opts.localWorker,
@@ -296,7 +296,7 @@ async function runLocal(job: string, input: string, params: string[], name: stri
     }
     fields.push([p.slice(0, eq), p.slice(eq + 1)]);
   }
-  const core: CoreInternals = await createCore({ dataDir, workerFile: BUILD_PATHS.workerFile });
+  const core: CoreInternals = await createCore({ dataDir, launcherFile: BUILD_PATHS.launcherFile });
   try {
     const tmp = fs.mkdtempSync(path.join(core.paths.tmp, 'cli-'));
     const copy = path.join(tmp, path.basename(input));

@@ -6,8 +6,8 @@ import type { NativeSubmission, NativeSubmitResult } from './intake/native-intak
 
 export interface CoreOptions {
   dataDir: string;
-  /** Built piscina worker file (out/main/worker.js), resolved by the host from its own __dirname. */
-  workerFile: string;
+  /** Built launcher process entry (out/main/launcher.js), resolved by the host from its own __dirname. */
+  launcherFile: string;
   /** Start with the queue paused: intake stores submissions, nothing starts until resume(). */
   paused?: boolean;
   /** better-sqlite3 native binding to load (headless Node build vs Electron build). */

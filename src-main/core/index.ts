@@ -60,7 +60,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   const events = new RunEvents();
   const runs = new RunRepo(db);
   const writer = new GroupWriter(db, paths.db);
-  const local = () => new LocalExecutor(options.workerFile, settings.concurrency);
+  const local = () => new LocalExecutor(options.launcherFile, settings.concurrency);
   // `--redis` wins over the setting saved in the app.
   const redisUrl = options.redis ?? settings.redis_url ?? undefined;
   // Loaded only in scale-out mode: BullMQ and ioredis add to every start otherwise.
@@ -117,7 +117,10 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     if (!known.has(entry)) fs.rmSync(path.join(paths.uploads, entry), { recursive: true, force: true });
   }
   // Nothing of this store runs yet: whatever works in its attempt folders was left by a previous run of the server.
-  killStrays([paths.work, ...runs.unfinished().map((s) => path.join((JSON.parse(s.plan) as Plan).steps[0]?.root_path || paths.work, s.uuid))]);
+  killStrays(
+    [paths.work],
+    runs.unfinished().flatMap((s) => (JSON.parse(s.plan) as Plan).steps.filter((step) => step.root_path).map((step) => path.join(step.root_path, `${s.uuid}-`))),
+  );
   await reconcileFiles({ db, paths, settings: () => settings });
   // Completion notices follow final states from here on, including those recovery settles.
   const callbacks = new CallbackNotifier({ db, events, runs, settings: () => settings });

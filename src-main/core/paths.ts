@@ -18,7 +18,8 @@ export function dataPaths(root: string): DataPaths {
   const paths: DataPaths = {
     root: abs,
     db: path.join(abs, 'workbench.sqlite'),
-    // Inputs, results and logs of each submission: submissions/<uuid>/{in,out,logs}/.
+    // Each submission's folder, submissions/<uuid>/: its A_A input and results side by side, logs/ (stdout, stderr),
+    // in/ (native API inputs, one subfolder per extra file field).
     uploads: path.join(abs, 'submissions'),
     results: path.join(abs, 'submissions'),
     work: path.join(abs, 'work'),

@@ -1,6 +1,7 @@
 // Runs one task attempt as a child process: argv without a shell, capped output files, timeout, group clean-up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { rm, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ScriptError, writeScript } from './scripts';
@@ -34,14 +35,14 @@ export async function runAttempt(spec: AttemptSpec): Promise<AttemptOutcome> {
 
 async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcome> {
   if (argv.length === 0 || argv[0] === '') return notStarted('empty command');
-  const opened = await Promise.allSettled([openFile(spec.stdout_file), openFile(spec.stderr_file)]);
-  if (opened[0].status === 'rejected' || opened[1].status === 'rejected') {
-    const reason = opened.find((o) => o.status === 'rejected')?.reason as Error;
-    await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? closeFile(o.value) : undefined)));
-    return notStarted(`cannot open output file: ${reason.message}`);
+  let stdout: CappedFile;
+  try {
+    stdout = new CappedFile(spec.stdout_file, spec.output_cap_bytes);
+  } catch (e) {
+    return notStarted(`cannot open output file: ${(e as Error).message}`);
   }
-  const stdout = new CappedFile(opened[0].value, spec.output_cap_bytes);
-  const stderr = new CappedFile(opened[1].value, spec.output_cap_bytes);
+  // Most commands write nothing to stderr: its file (and folder) are made on the first byte, saving the inodes.
+  const stderr = new CappedFile(spec.stderr_file, spec.output_cap_bytes, true);
 
   const t0 = performance.now();
   let child: ChildProcess;
@@ -57,7 +58,8 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
     });
   } catch (e) {
     // Invalid arguments (e.g. a NUL byte) throw before anything starts.
-    await Promise.all([stdout.close(), stderr.close()]);
+    stdout.close();
+    stderr.close();
     return notStarted(`cannot start ${argv[0]}: ${(e as Error).message}`);
   }
   const startedAt = new Date().toISOString();
@@ -105,9 +107,10 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
     child.once('close', () => {
       clearTimeout(drainTimer);
       clearTimeout(termTimer);
+      stdout.close();
+      stderr.close();
+      const duration = performance.now() - t0;
       void (async () => {
-        await Promise.all([stdout.close(), stderr.close()]);
-        const duration = performance.now() - t0;
         const failed = spawnError === null ? null : await explainSpawnError(spawnError, argv[0], spec.cwd);
         resolve({
           exit_code: failed === null ? exitCode : null,
@@ -129,59 +132,74 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
 }
 
 /**
- * One output file that keeps the first `cap` bytes. Writes go to explicit offsets, so they may run concurrently
- * and the pipe is always drained at once: the child never blocks on a full pipe, and memory stays within the cap.
- * Plain fd callbacks rather than FileHandle promises: half the cost per call on a path run once per step.
+ * One output file that keeps the first `cap` bytes; the pipe is always drained at once, so the child never blocks on
+ * a full pipe and memory stays within the cap. Synchronous calls on purpose: a write to the page cache takes
+ * microseconds, a thread-pool round trip per chunk (and per open and close) took longer than the write itself,
+ * and the process doing this does nothing else that could wait on it.
  */
 class CappedFile {
   /** Bytes the process wrote, kept or not. */
   total = 0;
   truncated = false;
   private kept = 0;
-  private inFlight = 0;
-  private onIdle: (() => void) | null = null;
+  private fd: number | null = null;
+  private closed = false;
 
+  /** `lazy`: the file (and its folder) are made on the first write, so a silent stream leaves no file. */
   constructor(
-    private readonly fd: number,
+    private readonly path: string,
     private readonly cap: number,
-  ) {}
+    lazy = false,
+  ) {
+    if (!lazy) this.fd = fs.openSync(path, 'w');
+  }
 
   write(chunk: Buffer): void {
     this.total += chunk.length;
+    if (this.fd === null && !this.closed) this.fd = openMakingFolder(this.path);
     const room = this.cap - this.kept;
-    if (room <= 0) {
+    if (room <= 0 || this.fd === null) {
       this.truncated = true;
       return;
     }
     const length = Math.min(room, chunk.length);
     if (length < chunk.length) this.truncated = true;
-    const position = this.kept;
-    this.kept += length;
-    this.inFlight += 1;
-    fs.write(this.fd, chunk, 0, length, position, (err) => {
+    try {
+      const written = fs.writeSync(this.fd, chunk, 0, length);
+      this.kept += written;
+      // A short write to a regular file means the disk is full.
+      if (written < length) this.truncated = true;
+    } catch {
       // A disk that refuses the bytes drops them, which the outcome reports as truncation.
-      if (err) this.truncated = true;
-      this.inFlight -= 1;
-      if (this.inFlight === 0) this.onIdle?.();
-    });
+      this.truncated = true;
+    }
   }
 
-  /** Resolves once every write has landed and the file is closed. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      const close = () => void closeFile(this.fd).then(resolve);
-      if (this.inFlight === 0) close();
-      else this.onIdle = close;
-    });
+  close(): void {
+    this.closed = true;
+    if (this.fd === null) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Nothing left to keep: the bytes are written or reported as truncated.
+    }
+    this.fd = null;
   }
 }
 
-function openFile(path: string): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(path, 'w', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function closeFile(fd: number): Promise<void> {
-  return new Promise((resolve) => fs.close(fd, () => resolve()));
+/** Opens `file` for writing, making its folder first if need be; null when the disk refuses. */
+function openMakingFolder(file: string): number | null {
+  try {
+    return fs.openSync(file, 'w');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+  }
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return fs.openSync(file, 'w');
+  } catch {
+    return null;
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

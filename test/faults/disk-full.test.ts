@@ -89,7 +89,7 @@ describe.skipIf(!where)('a full disk (tmpfs)', () => {
     // dd's own failure, or (when the store could not take it while the disk was full) the engine's.
     expect(stateOf(uuid)).toMatchObject({
       status: 3,
-      last_message: expect.stringMatching(/^(Unable to call commandRunner\.run_cmd\(\): Exit status 1 : 1 : dd |Insufficient storage: the disk filled up during step 1; the run was stopped$)/),
+      last_message: expect.stringMatching(/^(Unable to call commandRunner\.run_cmd\(\): Exit status 1 : 1 : dd |Insufficient storage: the output of step 1 could not be written in full \(is the disk full\?\) : dd |Insufficient storage: the disk filled up during step 1; the run was stopped$)/),
     });
     await until(() => (freeBytes(where) ?? 0) > (SIZE_MB - 6) * 1024 * 1024, 'the working folder to be removed', 5000);
   });

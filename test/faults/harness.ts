@@ -71,6 +71,19 @@ export function killHard(server: ServerProcess): Promise<number | string> {
   return server.exited;
 }
 
+/**
+ * kill -9 of the server and its launcher processes at the same instant (as the OOM killer or a killed session
+ * does): the server is frozen first so that it cannot react to its launchers' end. Task processes, in their own
+ * process groups, are left running for the next start to deal with.
+ */
+export async function killHardWithLaunchers(server: ServerProcess): Promise<number | string> {
+  server.proc.kill('SIGSTOP');
+  const children = fs.readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of children) process.kill(pid, 'SIGKILL');
+  server.proc.kill('SIGKILL');
+  return server.exited;
+}
+
 /** Processes whose command line contains `marker` (e.g. a unique `sleep 3001.5`). */
 export function processesWith(marker: string): number[] {
   const found: number[] = [];
@@ -200,9 +213,11 @@ export function inspectStore(dataDir: string): StoreReport {
         strayFiles.push(`submissions/${name}/`);
         continue;
       }
-      for (const sub of ['in', 'out']) {
+      // Inputs and results in the folder itself (native inputs in in/).
+      for (const sub of ['', 'in']) {
         const dir = path.join(root, name, sub);
         for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+          if (fs.statSync(path.join(dir, f)).isDirectory()) continue;
           const rel = path.join('submissions', name, sub, f);
           if (!referenced.has(rel)) strayFiles.push(rel);
         }

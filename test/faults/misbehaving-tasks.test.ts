@@ -94,7 +94,7 @@ describe('a task that floods stdout', () => {
     const uuid = await submitOne(server.url, 'floods');
     await until(() => submissions(dataDir)[0].status >= 2, 'the run to end', 30_000);
     expect(submissions(dataDir)[0]).toMatchObject({ uuid, status: 2 });
-    const out = path.join(dataDir, 'submissions', uuid, 'out', `${uuid}.out`);
+    const out = path.join(dataDir, 'submissions', uuid, `${uuid}.out`);
     expect(fs.statSync(out).size).toBe(CAP);
     // 300 MB went through a server that never held more than a small part of it.
     expect(peakRss(server.pid)).toBeLessThan(400 * 1024 * 1024);

@@ -78,6 +78,8 @@ beforeAll(async () => {
     environment: [{ env: 'GREETING', value: 'hello' }],
   });
   addJob(db, 'env', [['env', 0]]);
+  addTask(db, 'noisy', `sh ${path.join(FIXTURES, 'bin', 'cat-and-warn.sh')} $I1`, { in_glob: '.input', out_glob: '.n', stdout_glob: '.n' });
+  addJob(db, 'noisy', [['noisy', 0]]);
   addTask(db, 'params', 'printf %s, $P1 $P2 $VALUE', {
     parameters: [
       { flag: '-n', alias: 'num' },
@@ -202,7 +204,27 @@ describe('A_A execution semantics', () => {
     expect(attempts[1].state).toBe('done');
     expect(Date.parse(attempts[1].ended_at)).toBeGreaterThanOrEqual(Date.parse(attempts[1].started_at));
     expect(fs.readFileSync(path.join(t.dataDir, attempts[1].stdout_path), 'utf8')).toMatch(/^\d+ /);
-    expect(fs.existsSync(path.join(t.dataDir, attempts[1].stderr_path))).toBe(true);
+    // Nothing was written to stderr, so no file was made for it.
+    expect(attempts[1].stderr_path).toBeNull();
+  });
+
+  it('keeps a submission in one folder: the input and results side by side, stderr (when written) under logs/', async () => {
+    // An upload named like the logs folder is stored under another name, so the two never collide.
+    const { sub } = await run('noisy', {}, { name: 'logs', content: 'abc\n' });
+    expect(sub.state).toBe('Complete');
+    const folder = path.join(t.dataDir, 'submissions', sub.UUID);
+    expect(sub.input_file).toBe(`/submissions/${sub.UUID}/logs_input`);
+    expect(sub.results.map((r: { data_path: string }) => r.data_path)).toEqual([`/submissions/${sub.UUID}/${sub.UUID}.n`]);
+    expect(fs.readFileSync(path.join(folder, `${sub.UUID}.n`), 'utf8')).toBe('abc\n');
+    const [attempt] = t.core.db
+      .prepare('SELECT a.* FROM attempt a JOIN submission s ON s.id = a.submission_id WHERE s.uuid = ?')
+      .all(sub.UUID) as Array<{ stderr_path: string }>;
+    expect(path.dirname(attempt.stderr_path)).toBe(path.join('submissions', sub.UUID, 'logs'));
+    expect(path.basename(attempt.stderr_path)).toMatch(/-1\.stderr$/);
+    expect(fs.readFileSync(path.join(t.dataDir, attempt.stderr_path), 'utf8')).toBe('warned\n');
+    expect(fs.readdirSync(folder).sort()).toEqual([`${sub.UUID}.n`, 'logs', 'logs_input']);
+    // The attempt's working folder is gone once the step is done.
+    expect(fs.readdirSync(t.core.paths.work).filter((n) => n.startsWith(sub.UUID))).toEqual([]);
   });
 
   it('reports a typical run time per job in jobtimes', async () => {

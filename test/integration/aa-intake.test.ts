@@ -212,7 +212,7 @@ describe('POST /analytics_automated/submission/', () => {
     expect(r.status).toBe(201);
     const batch = await getJson(`${t.url}/analytics_automated/submission/${r.body.UUID}`);
     const input = batch.body.submissions[0].input_file as string;
-    expect(input).toMatch(/^\/submissions\/[^/]+\/in\/passwd$/);
+    expect(input).toMatch(/^\/submissions\/[^/]+\/passwd$/);
     expect(fs.existsSync(path.join(t.dataDir, input))).toBe(true);
   });
 

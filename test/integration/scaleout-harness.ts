@@ -13,7 +13,7 @@ import type { Settings } from '../../src-main/core/settings';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'out', 'main', 'cli.js');
-const WORKER_FILE = path.join(ROOT, 'out', 'main', 'worker.js');
+const LAUNCHER_FILE = path.join(ROOT, 'out', 'main', 'launcher.js');
 
 const created: string[] = [];
 // Data dirs, scripts and Redis folders go when the test process ends.
@@ -28,7 +28,7 @@ export function tempDir(prefix = 'aa-scaleout-'): string {
 }
 
 export function requireBuild(): void {
-  if (!fs.existsSync(CLI) || !fs.existsSync(WORKER_FILE)) throw new Error(`${CLI} is missing: run \`npm run build\` before the tests`);
+  if (!fs.existsSync(CLI) || !fs.existsSync(LAUNCHER_FILE)) throw new Error(`${CLI} is missing: run \`npm run build\` before the tests`);
 }
 
 function redisServerBinary(): string {
@@ -194,7 +194,7 @@ export async function startScaleOutServer(
   try {
     core = await createCore({
       dataDir,
-      workerFile: WORKER_FILE,
+      launcherFile: LAUNCHER_FILE,
       redis,
       localWorker: options.localWorker ?? false,
       settings: { queue_hog_size: null, queue_hard_limit: null, ...options.settings },

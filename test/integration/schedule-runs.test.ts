@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, tempDir, WORKER_FILE, type TestServer } from '../support/server';
+import { startTestServer, tempDir, LAUNCHER_FILE, type TestServer } from '../support/server';
 import { createCore } from '../../src-main/core';
 import { addJob, addTask } from '../support/config';
 import { cronPreview } from '../../src-main/core/schedule/scheduler';
@@ -170,7 +170,7 @@ describe('two processes on one data dir', () => {
   it('fire each slot once: the first to claim it submits, the other stands aside', async () => {
     const dir = tempDir('aa-schedule-twice-');
     const first = await startTestServer({ dataDir: dir, settings: { queue_hog_size: null, queue_hard_limit: null } });
-    const second = await createCore({ dataDir: dir, workerFile: WORKER_FILE, settings: { queue_hog_size: null, queue_hard_limit: null } });
+    const second = await createCore({ dataDir: dir, launcherFile: LAUNCHER_FILE, settings: { queue_hog_size: null, queue_hard_limit: null } });
     try {
       addTask(first.core.db, 'tick', 'echo tick');
       addJob(first.core.db, 'tick', [['tick', 0]]);

@@ -97,7 +97,7 @@ describe('no path traversal when serving files', () => {
 
   it('refuses traversal inside a real submission folder too', async () => {
     const folder = input.split('/').slice(0, 3).join('/');
-    for (const p of [`${folder}/../../workbench.sqlite`, `${folder}/in/../../../workbench.sqlite`, `${folder}/in`]) {
+    for (const p of [`${folder}/../../workbench.sqlite`, `${folder}/logs/../../../workbench.sqlite`, `${folder}/logs`]) {
       const r = await rawRequest(t.url + p);
       expect(r.status).toBe(404);
     }
@@ -121,16 +121,16 @@ describe('no path traversal when serving files', () => {
   it('never serves a link inside a submission folder that points outside it (to another file or another run)', async () => {
     const r = await submitAa(t.url, { job: 'echo' });
     const [a, b] = [(await finished(r.body.UUID)).submissions[0], (await finished((await submitAa(t.url, { job: 'echo' })).body.UUID)).submissions[0]];
-    const outA = path.join(t.core.paths.uploads, a.UUID, 'out');
+    const outA = path.join(t.core.paths.uploads, a.UUID);
     fs.symlinkSync(SECRET, path.join(outA, 'secret.txt'));
-    fs.symlinkSync(path.join(t.core.paths.uploads, b.UUID, 'in', 'in.txt'), path.join(outA, 'other-run.txt'));
+    fs.symlinkSync(path.join(t.core.paths.uploads, b.UUID, 'in.txt'), path.join(outA, 'other-run.txt'));
     fs.symlinkSync(path.join(outA, `${a.UUID}.out`), path.join(outA, 'same-run.txt'));
     for (const name of ['secret.txt', 'other-run.txt']) {
-      const got = await rawRequest(`${t.url}/submissions/${a.UUID}/out/${name}`);
+      const got = await rawRequest(`${t.url}/submissions/${a.UUID}/${name}`);
       expect(got.status).toBe(404);
       expect(got.text).not.toMatch(/top secret|data/);
     }
-    expect((await rawRequest(`${t.url}/submissions/${a.UUID}/out/same-run.txt`)).text).toBe('hello\n');
+    expect((await rawRequest(`${t.url}/submissions/${a.UUID}/same-run.txt`)).text).toBe('hello\n');
   });
 });
 
@@ -152,7 +152,7 @@ describe('file names are sanitised into the submission folder', () => {
       const r = await submitAa(t.url, { job: 'echo' }, { file: { name, content: 'data\n' } });
       expect(r.status, r.text).toBe(201);
       const sub = t.core.runs.submissionsOfBatch(t.core.runs.batch(r.body.UUID)!.id)[0];
-      expect(sub.input_path.startsWith(path.join('submissions', sub.uuid, 'in') + path.sep)).toBe(true);
+      expect(path.dirname(sub.input_path)).toBe(path.join('submissions', sub.uuid));
       const stored = path.basename(sub.input_path);
       expect(stored).not.toMatch(/[\\/\u0000-\u001f\u200b\u202e<>:"|?*]/);
       expect(stored).not.toMatch(/^\.+$/);

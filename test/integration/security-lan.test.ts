@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type CoreInternals } from '../../src-main/core';
 import { startServer, type RunningServer } from '../../src-main/server/app';
 import { addJob, addTask } from '../support/config';
-import { tempDir, UI_DIR, WORKER_FILE } from '../support/server';
+import { tempDir, UI_DIR, LAUNCHER_FILE } from '../support/server';
 import { publishJob } from '../../src-main/core/publish';
 import { adminCall, lanAddress, rawRequest, submitAa, until, type RawResponse } from '../faults/harness';
 
@@ -32,7 +32,7 @@ async function batchOf(r: RawResponse, headers: Record<string, string> = {}, sou
 
 beforeAll(async () => {
   dataDir = tempDir('aa-sec-');
-  core = await createCore({ dataDir, workerFile: WORKER_FILE, settings: { queue_hog_size: null, queue_hard_limit: 15 } });
+  core = await createCore({ dataDir, launcherFile: LAUNCHER_FILE, settings: { queue_hog_size: null, queue_hard_limit: 15 } });
   const db = core.db;
   addTask(db, 'echo', 'echo hello', { out_glob: '.out', stdout_glob: '.out' });
   addJob(db, 'echo', [['echo', 0]]);
@@ -72,7 +72,7 @@ describe('by default the services answer this computer only', () => {
       await fromLan(`/analytics_automated/submission/${batch.uuid}`),
       await submitAa(remote, { job: 'echo' }, { localAddress: LAN as string }),
       await fromLan('/api/v1/services'),
-      await fromLan(`/submissions/${core.runs.submissionsOfBatch(core.runs.batch(batch.uuid)!.id)[0].uuid}/in/in.txt`),
+      await fromLan(`/submissions/${core.runs.submissionsOfBatch(core.runs.batch(batch.uuid)!.id)[0].uuid}/in.txt`),
     ];
     for (const r of responses) {
       expect(r.status, r.text).toBe(403);

@@ -7,7 +7,7 @@ import { startServer, type RunningServer } from '../../src-main/server/app';
 import type { Settings } from '../../src-main/core/settings';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const WORKER_FILE = path.join(ROOT, 'out', 'main', 'worker.js');
+export const LAUNCHER_FILE = path.join(ROOT, 'out', 'main', 'launcher.js');
 export const UI_DIR = path.join(ROOT, 'out', 'renderer');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
@@ -32,9 +32,9 @@ export function tempDir(prefix = 'aa-test-'): string {
 }
 
 export async function startTestServer(opts: { paused?: boolean; settings?: Partial<Settings>; dataDir?: string } = {}): Promise<TestServer> {
-  if (!fs.existsSync(WORKER_FILE)) throw new Error(`${WORKER_FILE} is missing: run \`npm run build\` before the tests`);
+  if (!fs.existsSync(LAUNCHER_FILE)) throw new Error(`${LAUNCHER_FILE} is missing: run \`npm run build\` before the tests`);
   const dataDir = opts.dataDir ?? tempDir();
-  const core = await createCore({ dataDir, workerFile: WORKER_FILE, paused: opts.paused, settings: opts.settings });
+  const core = await createCore({ dataDir, launcherFile: LAUNCHER_FILE, paused: opts.paused, settings: opts.settings });
   const server = await startServer(core, { host: '127.0.0.1', port: 0, uiDir: UI_DIR });
   return {
     core,

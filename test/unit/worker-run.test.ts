@@ -92,11 +92,18 @@ describe('runAttempt (command)', () => {
     expect(o).toMatchObject({ stdout_bytes: 6, stderr_bytes: 6, stdout_truncated: false, stderr_truncated: false });
   });
 
-  it('creates both output files even when the process prints nothing', async () => {
+  it('creates the stdout file even when the process prints nothing (it may be a result), stderr only when written', async () => {
     const spec = command(['true']);
     await runAttempt(spec);
     expect(read(spec.stdout_file)).toBe('');
-    expect(read(spec.stderr_file)).toBe('');
+    expect(existsSync(spec.stderr_file)).toBe(false);
+  });
+
+  it('makes the folder of the stderr file on the first byte', async () => {
+    const spec = command(['sh', '-c', 'echo late >&2'], { stderr_file: join(dir, 'made', 'later', 'x.stderr') });
+    const o = await runAttempt(spec);
+    expect(o).toMatchObject({ exit_code: 0, stderr_bytes: 5, stderr_truncated: false });
+    expect(read(spec.stderr_file)).toBe('late\n');
   });
 
   it('keeps only output_cap_bytes per stream, counts the rest and marks the stream truncated', async () => {

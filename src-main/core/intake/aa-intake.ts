@@ -44,6 +44,15 @@ export function safeFileName(name: string): string {
   return /^\.*$/.test(cleaned) ? 'input_data' : cleaned;
 }
 
+/** Names inside a submission's folder that are its subfolders (logs; `in` for native API inputs). */
+const RESERVED_NAMES = new Set(['logs', 'in', 'out']);
+
+/** The name an A_A upload is stored under in its submission's folder. */
+function inputFileName(original: string): string {
+  const name = safeFileName(original);
+  return RESERVED_NAMES.has(name) ? `${name}_input` : name;
+}
+
 export async function submitAa(deps: IntakeDeps, form: SubmissionForm, options: SubmitOptions): Promise<SubmitResult> {
   // request.data.dict(): the last value of a repeated key wins.
   const data = new Map<string, string>();
@@ -94,13 +103,14 @@ export async function submitAa(deps: IntakeDeps, form: SubmissionForm, options: 
 
   // 5 + 7. Batch and Submissions in one transaction, the input file moved into place first.
   const batchUuid = uuid1();
-  const name = safeFileName(file.originalName);
+  const name = inputFileName(file.originalName);
   const subs: NewSubmission[] = [];
   const placed: string[] = [];
   try {
     for (const job of jobs as Job[]) {
       const uuid = placed.length === 0 && options.submissionUuid ? options.submissionUuid : uuid1();
-      const dir = path.join(deps.filesRoot, uuid, 'in');
+      // The input sits in the submission's folder itself, beside the results to come: one folder per submission.
+      const dir = path.join(deps.filesRoot, uuid);
       const target = path.join(dir, name);
       // The first submission takes the upload (already in place when streamed there); the others
       // share it through hard links.

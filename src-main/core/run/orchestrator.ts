@@ -85,6 +85,8 @@ interface Active {
 }
 
 const HOST = os.hostname();
+/** Inside a submission's folder: stdout and stderr of its attempts. */
+const LOGS_DIR = 'logs';
 const SCRIPT_INTERPRETERS: Record<number, AttemptSpec['interpreter']> = {
   [EXECUTION_BEHAVIOURS.R]: 'R',
   [EXECUTION_BEHAVIOURS.Python]: 'python',
@@ -265,7 +267,9 @@ export class Orchestrator {
   private track(sub: SubmissionRow, plan: Plan): Active {
     const steps = new Map<string, StepState>();
     for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
-    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames: new Set() };
+    // Results share the submission's folder with its inputs and logs: their names are taken.
+    const storedNames = new Set([path.basename(sub.input_path), LOGS_DIR, 'in', 'out']);
+    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames };
     this.active.set(sub.id, run);
     this.armDeadline(run);
     return run;
@@ -308,9 +312,9 @@ export class Orchestrator {
     st.phase = 'running';
     st.attempts += 1;
     const attemptNo = st.attempts;
-    const cwd = path.join(step.root_path || this.deps.workRoot, sub.uuid, `${step.key}-${attemptNo}`);
+    const cwd = this.workDir(run, step, attemptNo);
     const stdoutName = sub.uuid + step.stdout_glob;
-    const logBase = path.join(this.deps.filesRoot, sub.uuid, 'logs', `${step.key}-${attemptNo}`);
+    const logBase = this.logBase(run, step.key, attemptNo);
     let argv: string[] | null = null;
     let commandLine = 'WITH SCRIPT';
     let setupError: string | null = null;
@@ -434,7 +438,7 @@ export class Orchestrator {
       if (outcome.stdout_truncated) fs.rmSync(spec.stdout_file, { force: true });
       if (outcome.stderr_truncated) fs.rmSync(spec.stderr_file, { force: true });
     }
-    const logs = outcome ? this.keepLogs(spec, stored, `${logBase}.stdout`) : { stdout: null, stderr: null };
+    const logs = outcome ? this.keepLogs(run, spec, outcome, stored, `${logBase}.stdout`) : { stdout: null, stderr: null };
     const attemptState: AttemptState = run.cancelled ? 'cancelled' : outcome?.lost ? 'crash' : failure || decision?.outcome === 'fail' ? 'failed' : 'done';
     const endedAt = outcome?.ended_at ?? nowIso();
 
@@ -504,7 +508,7 @@ export class Orchestrator {
     // Intermediate states need not be on disk before the next step starts; the writer keeps their order.
     if (!final) written.catch((error: unknown) => console.error('could not record an attempt:', error));
     this.emitAttempt(run, key, id, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
-    void fs.promises.rm(cwd, { recursive: true, force: true });
+    removeDir(cwd);
 
     if (final) {
       await written;
@@ -541,8 +545,6 @@ export class Orchestrator {
     this.emitSubmission(run, status, message);
     if (run.running === 0 || status !== STATUS.Cancelled) this.active.delete(run.sub.id);
     else setImmediate(() => this.active.delete(run.sub.id));
-    const root = path.join(run.plan.steps[0]?.root_path || this.deps.workRoot, run.sub.uuid);
-    if (run.running <= 1) void fs.promises.rm(root, { recursive: true, force: true });
   }
 
   /** Shutdown stopped this attempt: record it, keep the submission unfinished; the next start runs the step again. */
@@ -557,7 +559,7 @@ export class Orchestrator {
         exit_code: outcome?.exit_code ?? null,
         signal: outcome?.signal ?? null,
         stdout_path: null,
-        stderr_path: path.relative(this.deps.dataRoot, spec.stderr_file),
+        stderr_path: outcome && outcome.stderr_bytes > 0 ? path.relative(this.deps.dataRoot, spec.stderr_file) : null,
         started_at: outcome?.started_at ?? null,
         ended_at: nowIso(),
         message,
@@ -587,9 +589,9 @@ export class Orchestrator {
         : `Internal error during step ${st.step.current_step}: ${(error as Error).message ?? String(error)}`;
     // Free what this run holds in its working folders first: it is often what filled the disk. On a full disk the
     // attempt's own logs go too (no row points at them yet).
-    await fs.promises.rm(path.join(st.step.root_path || this.deps.workRoot, run.sub.uuid), { recursive: true, force: true });
+    await fs.promises.rm(this.workDir(run, st.step, st.attempts), { recursive: true, force: true });
     if (message.startsWith('Insufficient storage')) {
-      const logBase = path.join(this.deps.filesRoot, run.sub.uuid, 'logs', `${key}-${st.attempts}`);
+      const logBase = this.logBase(run, key, st.attempts);
       for (const ext of ['stdout', 'stderr']) fs.rmSync(`${logBase}.${ext}`, { force: true });
     }
     const recorded = new Set(this.deps.runs.results(run.sub.id).map((r) => path.join(this.deps.dataRoot, r.path)));
@@ -637,9 +639,13 @@ export class Orchestrator {
    * placed first so they win over a same-named ancestor result; its entry steps then take nothing else.
    */
   private prepareInputs(run: Active, step: PlannedStep, cwd: string): void {
-    this.ensureDir(run, path.dirname(cwd));
-    this.ensureDir(run, path.join(this.deps.filesRoot, run.sub.uuid, 'logs'));
-    fs.mkdirSync(cwd);
+    try {
+      fs.mkdirSync(cwd);
+    } catch (error) {
+      // A task's own root folder may not exist yet.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fs.mkdirSync(cwd, { recursive: true });
+    }
     for (const input of step.inputs ?? []) linkOrCopy(path.join(this.deps.dataRoot, input.path), path.join(cwd, input.name));
     if (step.after.length === 0) {
       if (step.inputs) return;
@@ -654,8 +660,8 @@ export class Orchestrator {
   }
 
   private storeOutputs(run: Active, step: PlannedStep, cwd: string, produced: string[]): Array<{ name: string; abs: string; size: number }> {
-    const dir = path.join(this.deps.filesRoot, run.sub.uuid, 'out');
-    this.ensureDir(run, dir);
+    // Results sit beside the input in the submission's folder (made at intake): no folder to make per run.
+    const dir = path.join(this.deps.filesRoot, run.sub.uuid);
     const stored: Array<{ name: string; abs: string; size: number }> = [];
     for (const name of produced) {
       let storedName = name;
@@ -670,22 +676,43 @@ export class Orchestrator {
   }
 
   /**
-   * stdout/stderr of every attempt are kept: stderr was written to the logs folder directly; stdout is
-   * the stored result when it was one, otherwise it moves to the logs folder.
+   * stdout/stderr of every attempt are kept: stderr was written to the logs folder directly (when there was any);
+   * stdout is the stored result when it was one, otherwise it moves to the logs folder.
    */
-  private keepLogs(spec: AttemptSpec, stored: Array<{ name: string; abs: string }>, stdoutLog: string): { stdout: string | null; stderr: string | null } {
+  private keepLogs(
+    run: Active,
+    spec: AttemptSpec,
+    outcome: AttemptOutcome,
+    stored: Array<{ name: string; abs: string }>,
+    stdoutLog: string,
+  ): { stdout: string | null; stderr: string | null } {
     const rel = (abs: string) => path.relative(this.deps.dataRoot, abs);
     const asResult = stored.find((r) => r.name === path.basename(spec.stdout_file));
     let stdout: string | null = asResult ? rel(asResult.abs) : null;
     if (!stdout) {
       try {
+        this.ensureDir(run, path.dirname(stdoutLog));
         fs.renameSync(spec.stdout_file, stdoutLog);
         stdout = rel(stdoutLog);
       } catch {
         stdout = null;
       }
     }
-    return { stdout, stderr: rel(spec.stderr_file) };
+    // The stderr file exists only if the process wrote to it.
+    return { stdout, stderr: outcome.stderr_bytes > 0 ? rel(spec.stderr_file) : null };
+  }
+
+  /**
+   * An attempt's working folder: one level under the work root, named after the run, so that making and removing
+   * it is one directory operation (folder creation is the costliest metadata call on some file systems).
+   */
+  private workDir(run: Active, step: PlannedStep, attemptNo: number): string {
+    return path.join(step.root_path || this.deps.workRoot, `${run.sub.uuid}-${step.key}-${attemptNo}`);
+  }
+
+  /** `<submission folder>/logs/<step>-<attempt>`; the folder is made when a log first needs it. */
+  private logBase(run: Active, key: string, attemptNo: number): string {
+    return path.join(this.deps.filesRoot, run.sub.uuid, LOGS_DIR, `${key}-${attemptNo}`);
   }
 
   private ensureDir(run: Active, dir: string): void {
@@ -755,6 +782,23 @@ function listOutputs(cwd: string, outGlobs: string[]): string[] {
     .filter((d) => d.isFile() && outGlobs.some((g) => d.name.endsWith(g)))
     .map((d) => d.name)
     .sort();
+}
+
+/**
+ * Removes a finished attempt's working folder: usually a few plain files, done at once with a handful of calls
+ * rather than the generic recursive remove (a thread-pool round trip per call). Anything odd goes the generic way.
+ */
+function removeDir(dir: string): void {
+  const generic = () => void fs.promises.rm(dir, { recursive: true, force: true });
+  try {
+    const entries = fs.readdirSync(dir, { withFileTypes: true });
+    // A task that left a tree or a crowd of files behind must not hold up the event loop.
+    if (entries.length > 64 || entries.some((e) => e.isDirectory())) return generic();
+    for (const entry of entries) fs.unlinkSync(path.join(dir, entry.name));
+    fs.rmdirSync(dir);
+  } catch {
+    generic();
+  }
 }
 
 /** Hard link (cheap, same file system); a copy where links are impossible (another device). */

@@ -264,15 +264,18 @@ export async function reconcileFiles(host: RetentionHost): Promise<number> {
     // Finished runs were complete when they ended; only unfinished ones can hold strays.
     if (sub.status >= 2) continue;
     const refs = referenced(sub.id, sub.input_path);
-    for (const sub_dir of ['out', 'logs']) {
+    // Results sit in the folder itself, logs in logs/ (and in out/ in stores from before that); native inputs in in/.
+    for (const sub_dir of ['', 'out', 'logs']) {
       const d = path.join(dir, sub_dir);
-      let files: string[];
+      let files: fs.Dirent[];
       try {
-        files = await fs.promises.readdir(d);
+        files = await fs.promises.readdir(d, { withFileTypes: true });
       } catch {
         continue;
       }
-      for (const f of files) {
+      for (const entry of files) {
+        const f = entry.name;
+        if (sub_dir === '' && entry.isDirectory()) continue;
         const rel = path.relative(paths.root, path.join(d, f));
         if (refs.has(rel)) continue;
         await fs.promises.rm(path.join(d, f), { recursive: true, force: true });
@@ -281,7 +284,8 @@ export async function reconcileFiles(host: RetentionHost): Promise<number> {
     }
   }
   for (const name of await fs.promises.readdir(paths.work)) {
-    const sub = byUuid.get(name);
+    // Attempt folders are named <submission uuid>-<step>-<attempt>.
+    const sub = byUuid.get(name.slice(0, 36));
     if (sub && sub.status < 2) continue;
     await fs.promises.rm(path.join(paths.work, name), { recursive: true, force: true });
     removed += 1;

@@ -84,10 +84,13 @@ export function killRecordedGroup(pgid: number | null, startedAt: string | null)
   return members.length;
 }
 
-/** Processes whose working directory lies inside one of `roots` (attempt folders), with their groups. */
-export function processesUnder(roots: string[]): ProcInfo[] {
-  if (!hasProc() || roots.length === 0) return [];
-  const bases = roots.map((r) => path.resolve(r) + path.sep);
+/**
+ * Processes whose working directory lies inside one of `roots`, or inside a folder whose path starts with one of
+ * `prefixes` (attempt folders in a task's own root are `<root>/<submission uuid>-<step>-<attempt>`).
+ */
+export function processesUnder(roots: string[], prefixes: string[] = []): ProcInfo[] {
+  if (!hasProc() || roots.length + prefixes.length === 0) return [];
+  const bases = [...roots.map((r) => path.resolve(r) + path.sep), ...prefixes];
   return allProcesses().filter((p) => {
     if (p.pid === process.pid) return false;
     try {
@@ -103,8 +106,8 @@ export function processesUnder(roots: string[]): ProcInfo[] {
  * At start-up no attempt of this data folder runs yet, so any process working inside its attempt folders
  * was left by a previous run of the server (including attempts whose pid was never recorded). Kills them.
  */
-export function killStrays(roots: string[]): number {
-  const strays = processesUnder(roots);
+export function killStrays(roots: string[], prefixes: string[] = []): number {
+  const strays = processesUnder(roots, prefixes);
   for (const p of strays) kill(p.pid);
   return strays.length;
 }

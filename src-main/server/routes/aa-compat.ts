@@ -62,7 +62,7 @@ export function aaCompatRouter(core: CoreInternals): Router {
     try {
       const upload = await parseUpload(
         req,
-        path.join(folder, 'in'),
+        folder,
         { ...DEFAULT_UPLOAD_LIMITS, fileBytes: settings.upload_limit_bytes },
         'input_data',
         true,

@@ -1,0 +1,38 @@
+// Launcher process: starts task attempts for the server. Linux fork copies the forking process's page tables and
+// makes both sides fault on every page they touch until exec, so a spawn costs in proportion to the spawner's memory;
+// from this small process it costs what a bare `node -e spawn(...)` does, whatever the server holds.
+import { runAttempt } from './exec/run';
+import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
+
+/** Process groups of the attempts running now. */
+const groups = new Set<number>();
+
+function reply(message: LaunchReply): void {
+  if (process.connected) process.send?.(message);
+}
+
+process.on('message', (m: LaunchRun) => {
+  if (m?.t !== 'run') return;
+  const port = {
+    postMessage: (s: { pid: number; started_at: string }) => {
+      groups.add(s.pid);
+      reply({ t: 'started', id: m.id, pid: s.pid, started_at: s.started_at });
+    },
+  };
+  void runAttempt({ ...m.spec, port }).then((outcome) => {
+    if (outcome.pid !== null) groups.delete(outcome.pid);
+    reply({ t: 'done', id: m.id, outcome });
+  });
+});
+
+// The server is gone (stopped or killed): nothing would record what its attempts do, so they stop with it.
+process.on('disconnect', () => {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  process.exit(0);
+});
