@@ -154,7 +154,7 @@ try {
     await burst(ctx, 20); // warm-up
     const r = await burst(ctx, BURST);
     localStep = await perStep(ctx.server.url);
-    rows.push({ mode: 'local (SQLite + piscina, concurrency 2)', ...r });
+    rows.push({ mode: 'local (SQLite + launcher processes, concurrency 2)', ...r });
     console.log('local', r, localStep);
     await finish(ctx);
   }

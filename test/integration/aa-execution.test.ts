@@ -210,7 +210,7 @@ describe('A_A execution semantics', () => {
 
   it('keeps a submission in one folder: the input and results side by side, stderr (when written) under logs/', async () => {
     // An upload named like the logs folder is stored under another name, so the two never collide.
-    const { sub } = await run('noisy', {}, { name: 'logs', content: 'abc\n' });
+    const { sub } = await run('noisy', {}, { name: 'logs', content: Buffer.from('abc\n') });
     expect(sub.state).toBe('Complete');
     const folder = path.join(t.dataDir, 'submissions', sub.UUID);
     expect(sub.input_file).toBe(`/submissions/${sub.UUID}/logs_input`);

@@ -15,7 +15,7 @@ import { customExitCodes, decideExit, validExitCodes } from '../plan/exits';
 import { ancestorsOf } from '../plan/stages';
 import { killRecordedGroup } from '../security/process-groups';
 
-/** Runs one attempt somewhere (local piscina pool, or a remote worker). */
+/** Runs one attempt somewhere (local launcher processes, or a remote worker). */
 export interface Executor {
   /** `ctx` names the step: a queue-based executor needs its queue and a stable id for the attempt. */
   run(spec: AttemptSpec, onStarted: (pid: number) => void, ctx?: AttemptContext): Promise<AttemptOutcome>;
@@ -80,8 +80,14 @@ interface Active {
   running: number;
   /** Folders already created for this run (saves a metadata call per step). */
   made: Set<string>;
-  /** Names already stored under out/, to rename clashes without asking the disk. */
+  /** Names already stored in the submission's folder, to rename clashes without asking the disk. */
   storedNames: Set<string>;
+  /**
+   * Emptied working folders of this run's finished steps, renamed for its next step rather than made anew: making a
+   * folder is the costliest metadata call on some file systems. Never shared between runs, so nothing one run's
+   * processes left behind can reach another's.
+   */
+  spareDirs: string[];
 }
 
 const HOST = os.hostname();
@@ -121,6 +127,8 @@ export class Orchestrator {
       // Only local attempts record a pid, so a held remote attempt's process (on another machine) is never targeted.
       for (const a of crashed) killRecordedGroup(a.pid, a.started_at);
       const held = new Set(crashed.filter((a) => this.deps.executor.stillRunning?.(sub.uuid, a.step_key, a.attempt_no)).map((a) => a.id));
+      // The next attempts get folders of their own; what the stopped ones worked in goes.
+      for (const a of crashed) if (!held.has(a.id) && a.cwd) void fs.promises.rm(a.cwd, { recursive: true, force: true });
       const run = this.track(sub, plan);
       for (const a of attempts) {
         const st = run.steps.get(a.step_key);
@@ -269,7 +277,7 @@ export class Orchestrator {
     for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
     // Results share the submission's folder with its inputs and logs: their names are taken.
     const storedNames = new Set([path.basename(sub.input_path), LOGS_DIR, 'in', 'out']);
-    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames };
+    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames, spareDirs: [] };
     this.active.set(sub.id, run);
     this.armDeadline(run);
     return run;
@@ -508,7 +516,9 @@ export class Orchestrator {
     // Intermediate states need not be on disk before the next step starts; the writer keeps their order.
     if (!final) written.catch((error: unknown) => console.error('could not record an attempt:', error));
     this.emitAttempt(run, key, id, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
-    removeDir(cwd);
+    // The run's next step can have this folder once it is empty; the last one removes it.
+    if (!final && !run.cancelled && run.status < STATUS.Complete && emptyDir(cwd)) run.spareDirs.push(cwd);
+    else removeDir(cwd);
 
     if (final) {
       await written;
@@ -542,6 +552,7 @@ export class Orchestrator {
 
   private afterFinal(run: Active, status: StatusCode, message: string): void {
     clearTimeout(run.deadline);
+    for (const dir of run.spareDirs.splice(0)) removeDir(dir);
     this.emitSubmission(run, status, message);
     if (run.running === 0 || status !== STATUS.Cancelled) this.active.delete(run.sub.id);
     else setImmediate(() => this.active.delete(run.sub.id));
@@ -639,8 +650,13 @@ export class Orchestrator {
    * placed first so they win over a same-named ancestor result; its entry steps then take nothing else.
    */
   private prepareInputs(run: Active, step: PlannedStep, cwd: string): void {
+    const spare = run.spareDirs.pop();
     try {
-      fs.mkdirSync(cwd);
+      if (spare && path.dirname(spare) === path.dirname(cwd)) fs.renameSync(spare, cwd);
+      else {
+        if (spare) removeDir(spare);
+        fs.mkdirSync(cwd);
+      }
     } catch (error) {
       // A task's own root folder may not exist yet.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -788,16 +804,25 @@ function listOutputs(cwd: string, outGlobs: string[]): string[] {
  * Removes a finished attempt's working folder: usually a few plain files, done at once with a handful of calls
  * rather than the generic recursive remove (a thread-pool round trip per call). Anything odd goes the generic way.
  */
-function removeDir(dir: string): void {
-  const generic = () => void fs.promises.rm(dir, { recursive: true, force: true });
+/** Empties a working folder of the few plain files a step leaves; false (and nothing promised) otherwise. */
+function emptyDir(dir: string): boolean {
   try {
     const entries = fs.readdirSync(dir, { withFileTypes: true });
-    // A task that left a tree or a crowd of files behind must not hold up the event loop.
-    if (entries.length > 64 || entries.some((e) => e.isDirectory())) return generic();
+    if (entries.length > 64 || entries.some((e) => e.isDirectory())) return false;
     for (const entry of entries) fs.unlinkSync(path.join(dir, entry.name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function removeDir(dir: string): void {
+  // A task that left a tree or a crowd of files behind must not hold up the event loop: those go the generic way.
+  if (!emptyDir(dir)) return void fs.promises.rm(dir, { recursive: true, force: true });
+  try {
     fs.rmdirSync(dir);
   } catch {
-    generic();
+    void fs.promises.rm(dir, { recursive: true, force: true });
   }
 }
 

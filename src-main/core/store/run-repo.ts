@@ -43,6 +43,10 @@ export interface SubmissionRow {
   finished_at: string | null;
 }
 
+/** What A_A's status routes show of a submission: polled often, so the plan and parameters stay in the store. */
+export type SubmissionBrief = Pick<SubmissionRow, 'id' | 'uuid' | 'submission_name' | 'job_name' | 'status' | 'last_message' | 'email' | 'input_path'>;
+const BRIEF_COLUMNS = 'id, uuid, submission_name, job_name, status, last_message, email, input_path';
+
 export interface AttemptRow {
   id: number;
   submission_id: number;
@@ -100,6 +104,8 @@ export class RunRepo {
         'SELECT s.*, b.uuid AS batch_uuid FROM submission s JOIN batch b ON b.id = s.batch_id WHERE s.id = ?',
       ),
       batchByUuid: db.prepare('SELECT id, uuid, status FROM batch WHERE uuid = ?'),
+      briefByUuid: db.prepare(`SELECT ${BRIEF_COLUMNS} FROM submission WHERE uuid = ?`),
+      briefsOfBatch: db.prepare(`SELECT ${BRIEF_COLUMNS} FROM submission WHERE batch_id = ? ORDER BY id DESC`),
       submissionsOfBatch: db.prepare(
         'SELECT s.*, b.uuid AS batch_uuid FROM submission s JOIN batch b ON b.id = s.batch_id WHERE s.batch_id = ? ORDER BY s.id DESC',
       ),
@@ -170,6 +176,14 @@ export class RunRepo {
 
   batch(uuid: string): { id: number; uuid: string; status: StatusCode } | undefined {
     return this.s.batchByUuid.get(uuid) as { id: number; uuid: string; status: StatusCode } | undefined;
+  }
+
+  brief(uuid: string): SubmissionBrief | undefined {
+    return this.s.briefByUuid.get(uuid) as SubmissionBrief | undefined;
+  }
+
+  briefsOfBatch(batchId: number): SubmissionBrief[] {
+    return this.s.briefsOfBatch.all(batchId) as SubmissionBrief[];
   }
 
   submissionsOfBatch(batchId: number): SubmissionRow[] {

@@ -6,7 +6,7 @@ import { v1 as uuid1 } from 'uuid';
 import type { CoreInternals } from '../../core';
 import { AppError } from '../../core/errors';
 import { STATUS_LABELS } from '../../core/model/types';
-import type { SubmissionRow } from '../../core/store/run-repo';
+import type { SubmissionBrief } from '../../core/store/run-repo';
 import { listJobs } from '../../core/store/config-repo';
 import { jobParameterFields } from '../../core/plan/plan';
 import { typicalSeconds } from '../../core/plan/jobtimes';
@@ -36,7 +36,7 @@ export const fileUrl = (relPath: string): string => '/' + relPath.split(/[\\/]/)
 export function aaCompatRouter(core: CoreInternals): Router {
   const router = Router();
 
-  const submissionOutput = (s: SubmissionRow) => ({
+  const submissionOutput = (s: SubmissionBrief) => ({
     submission_name: s.submission_name,
     job_name: s.job_name,
     UUID: s.uuid,
@@ -77,7 +77,7 @@ export function aaCompatRouter(core: CoreInternals): Router {
   router.post(['/submission/', '/submission', '/submission.json'], submit);
 
   router.get(new RegExp(`^/submission/single/${UUID}(?:\\.json)?/?$`), (req, res) => {
-    const sub = core.runs.submission(String(req.params[0]));
+    const sub = core.runs.brief(String(req.params[0]));
     if (!sub) return send(res, 404, NOT_FOUND);
     send(res, 200, submissionOutput(sub));
   });
@@ -88,7 +88,7 @@ export function aaCompatRouter(core: CoreInternals): Router {
     send(res, 200, {
       UUID: batch.uuid,
       state: STATUS_LABELS[batch.status],
-      submissions: core.runs.submissionsOfBatch(batch.id).map(submissionOutput),
+      submissions: core.runs.briefsOfBatch(batch.id).map(submissionOutput),
     });
   });
 
