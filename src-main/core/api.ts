@@ -1,5 +1,6 @@
 // The core's surface as seen by hosts (server, CLI, Electron): what they may call.
 import type { Db } from './store/db';
+import type { ServiceCaller } from './security/access';
 import type { RunEvents } from './events';
 import type { Settings } from './settings';
 import type { NativeSubmission, NativeSubmitResult } from './intake/native-intake';
@@ -42,6 +43,8 @@ export interface SubmitOptions {
   admin?: boolean;
   /** UUID for the (first) submission, when the upload was already written into its folder. */
   submissionUuid?: string;
+  /** Who called, as the HTTP guard found (API key, whether keys are required); absent for trusted local callers. */
+  caller?: ServiceCaller;
 }
 
 export interface SubmitResult {

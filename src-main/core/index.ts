@@ -161,9 +161,9 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
       return restart;
     },
     submitAa: (form: SubmissionForm, opts) =>
-      guard.run({ jobs: jobNamesOf(form), uploadBytes: form.file?.size ?? 0 }, !!opts.admin, () => submitAa(intakeDeps, form, opts)),
+      guard.run({ jobs: jobNamesOf(form), uploadBytes: form.file?.size ?? 0 }, opts, () => submitAa(intakeDeps, form, opts)),
     submitNative: (request, opts) =>
-      guard.run({ jobs: [request.job], uploadBytes: request.files.reduce((n, f) => n + f.size, 0) }, !!opts.admin, () =>
+      guard.run({ jobs: [request.job], uploadBytes: request.files.reduce((n, f) => n + f.size, 0) }, opts, () =>
         submitNative({ ...intakeDeps, db, tmpRoot: paths.tmp }, request, opts),
       ),
     async rerun(uuid: string): Promise<SubmitResult> {

@@ -96,7 +96,8 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
       stream.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
       pendingFile = (async () => {
         await fs.promises.mkdir(dir, { recursive: true });
-        if (failed) return;
+        // Refused while the folder was being made: the clean-up may have run first, so make sure it goes.
+        if (failed) return void (await cleanup());
         // flush: fsync before close, so the file is durable before the submission is acknowledged.
         out = fs.createWriteStream(target, { flush: true });
         const sink = out;

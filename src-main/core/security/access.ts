@@ -1,5 +1,4 @@
 // Who calls a service, carried from the HTTP guard to intake, and the checks intake makes once it knows the Job.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import { AppError } from '../errors';
 import type { SubmissionForm } from '../api';
@@ -22,19 +21,6 @@ export class RetryLater extends AppError {
   ) {
     super('TooMany', message);
   }
-}
-
-// The HTTP guard knows who calls; intake knows which services are asked for only once the form is read.
-// The request's async context carries the one to the other, whichever route (A_A or native) does the intake.
-const callers = new AsyncLocalStorage<ServiceCaller>();
-
-export function withCaller<T>(caller: ServiceCaller, fn: () => T): T {
-  return callers.run(caller, fn);
-}
-
-/** The caller of the current service request; undefined for trusted local callers (workbench, CLI). */
-export function currentCaller(): ServiceCaller | undefined {
-  return callers.getStore();
 }
 
 /** Why `caller` may not use the services `jobs`, or null when it may. */
@@ -90,11 +76,16 @@ export class IntakeGuard {
 
   constructor(private readonly deps: IntakeGuardDeps) {}
 
-  /** Runs `submit` (the intake of `request`) once the guard's checks pass. `admin`: a workbench test run, not capped. */
-  async run<T>(request: { jobs: string[]; uploadBytes: number }, admin: boolean, submit: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `submit` (the intake of `request`) once the guard's checks pass. `admin`: a workbench test run, not capped.
+   * `caller`: who the HTTP guard let in (it knows who calls; only intake knows, once the form is read, which services
+   * are asked for); absent for trusted local callers (workbench, CLI).
+   */
+  async run<T>(request: { jobs: string[]; uploadBytes: number }, options: { admin?: boolean; caller?: ServiceCaller }, submit: () => Promise<T>): Promise<T> {
     const { policies, settings } = this.deps;
     const jobs = [...new Set(request.jobs)];
-    const caller = currentCaller();
+    const admin = !!options.admin;
+    const caller = options.caller;
     if (caller) {
       const problem = accessProblem(caller, jobs, policies);
       if (problem) throw problem;

@@ -7,7 +7,7 @@ import type { Core } from '../../core/api';
 import { ApiKeys, type ApiKeyInfo } from '../../core/security/api-keys';
 import { ServicePolicies } from '../../core/security/service-policy';
 import { RateLimiter } from '../../core/security/rate-limit';
-import { accessProblem, freeBytes, insufficientStorage, withCaller, type ServiceCaller } from '../../core/security/access';
+import { accessProblem, freeBytes, insufficientStorage, type ServiceCaller } from '../../core/security/access';
 import { HTTP_STATUS, type AppError } from '../../core/errors';
 import { clientIp, isLoopback } from '../client-ip';
 import { setUploadPolicy } from './upload-policy';
@@ -159,6 +159,14 @@ export function serviceGuard(core: Core) {
       });
       refuseStalledBody(req, res, s.upload_idle_timeout_ms);
     }
-    withCaller(caller, next);
+    callers.set(req, caller);
+    next();
   };
+}
+
+// Who the guard let in, for the intake routes to hand to the core with the form (which names the services).
+const callers = new WeakMap<Request, ServiceCaller>();
+
+export function callerOf(req: Request): ServiceCaller | undefined {
+  return callers.get(req);
 }

@@ -13,6 +13,7 @@ import { typicalSeconds } from '../../core/plan/jobtimes';
 import { CONFIGURATION_TYPES } from '../../core/model/types';
 import { parseUpload, DEFAULT_UPLOAD_LIMITS } from '../upload';
 import { clientIp } from '../client-ip';
+import { callerOf } from '../middleware/service-guard';
 
 const NOT_FOUND = { detail: 'Not found.' };
 const UUID = '([^/]{8}-[^/]{4}-[^/]{4}-[^/]{4}-[^/]{12})';
@@ -27,8 +28,15 @@ const wrap =
       .catch(next);
   };
 
-/** Compact JSON exactly as DRF renders it. */
-const send = (res: Response, status: number, body: unknown) => res.status(status).type('application/json').send(JSON.stringify(body));
+/**
+ * Compact JSON exactly as DRF renders it. Written directly rather than through Express's send, which re-parses the
+ * content type and checks freshness on every call: these routes are what polling clients hit most.
+ */
+const send = (res: Response, status: number, body: unknown): void => {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+  res.end(res.req.method === 'HEAD' ? undefined : json);
+};
 
 /** `/submissions/<path under the submissions folder>`, the URL A_A's FileField gives. */
 export const fileUrl = (relPath: string): string => '/' + relPath.split(/[\\/]/).map(encodeURIComponent).join('/');
@@ -67,7 +75,7 @@ export function aaCompatRouter(core: CoreInternals): Router {
         'input_data',
         true,
       );
-      const result = await core.submitAa(upload.form, { ip: clientIp(req), submissionUuid: uuid });
+      const result = await core.submitAa(upload.form, { ip: clientIp(req), submissionUuid: uuid, caller: callerOf(req) });
       accepted = true;
       send(res, 201, { UUID: result.batch_uuid, submission_name: result.submission_name });
     } finally {

@@ -8,6 +8,7 @@ import { listVersions, publishedServices, publishedVersion, type JobVersion } fr
 import { buildDocument, fieldsOf, MAX_WAIT_SECONDS, servicePath, type DocumentEntry } from '../../core/openapi/document';
 import { DEFAULT_UPLOAD_LIMITS } from '../upload';
 import { clientIp } from '../client-ip';
+import { callerOf } from '../middleware/service-guard';
 import { parseForm } from './v1-upload';
 import { rememberSource } from './v1-problem';
 import { runDocument, wrap } from './v1-runs';
@@ -87,7 +88,7 @@ export function serviceRoutes(router: Router, core: CoreInternals): void {
       // callback_url is the workbench's field, not the service's: checked here, kept from the intake.
       const callbackUrl = takeCallbackUrl(request);
       if (callbackUrl !== undefined) callback = core.callbacks.check(job, callbackUrl);
-      accepted = await core.submitNative(request, { ip: clientIp(req) });
+      accepted = await core.submitNative(request, { ip: clientIp(req), caller: callerOf(req) });
     } finally {
       // The intake moved what it kept; removing the rest need not hold up the answer.
       void cleanup().catch(() => undefined);

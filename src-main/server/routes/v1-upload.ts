@@ -87,7 +87,8 @@ export function parseForm(req: Request, tmpDir: string, limits: UploadLimits): P
       stream.on('error', (error: Error) => fail(malformed(error.message)));
       const done = (async () => {
         await fs.promises.mkdir(path.dirname(target), { recursive: true });
-        if (failed) return;
+        // Refused while the folder was being made: the clean-up may have run first, so make sure it goes.
+        if (failed) return void (await cleanup());
         // flush: fsync before close, so the file is durable before the submission is acknowledged.
         const sink = fs.createWriteStream(target, { flush: true });
         sinks.push(sink);
