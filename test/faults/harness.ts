@@ -185,7 +185,7 @@ export interface StoreReport {
   unfinished: Array<{ uuid: string; status: number; last_message: string }>;
   /** Result or input rows whose file is missing. */
   missingFiles: string[];
-  /** Files under submissions/<uuid>/{in,out} that no row points at, and folders of unknown submissions. */
+  /** Files in submissions/<uuid>/ (and its in/, logs/) that no row points at, and folders of unknown submissions. */
   strayFiles: string[];
 }
 
@@ -205,6 +205,11 @@ export function inspectStore(dataDir: string): StoreReport {
     const results = db.prepare('SELECT submission_id, path FROM result').all() as Array<{ submission_id: number; path: string }>;
     const referenced = new Set<string>([...subs.map((s) => s.input_path), ...results.map((r) => r.path)]);
     const missingFiles = [...referenced].filter((p) => !fs.existsSync(path.join(dataDir, p)));
+    // Attempts' kept stdout and stderr are theirs too (not checked for presence: retention may drop logs first).
+    for (const a of db.prepare('SELECT stdout_path, stderr_path FROM attempt').all() as Array<{ stdout_path: string | null; stderr_path: string | null }>) {
+      if (a.stdout_path) referenced.add(a.stdout_path);
+      if (a.stderr_path) referenced.add(a.stderr_path);
+    }
     const strayFiles: string[] = [];
     const uuids = new Set(subs.map((s) => s.uuid));
     const root = path.join(dataDir, 'submissions');
@@ -213,8 +218,8 @@ export function inspectStore(dataDir: string): StoreReport {
         strayFiles.push(`submissions/${name}/`);
         continue;
       }
-      // Inputs and results in the folder itself (native inputs in in/).
-      for (const sub of ['', 'in']) {
+      // Inputs and results in the folder itself (native inputs in in/), logs in logs/.
+      for (const sub of ['', 'in', 'logs']) {
         const dir = path.join(root, name, sub);
         for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
           if (fs.statSync(path.join(dir, f)).isDirectory()) continue;
