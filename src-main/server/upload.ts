@@ -1,4 +1,5 @@
-// Streams a multipart or urlencoded form to disk with busboy: fields in order, one file, fsynced, capped.
+// Streams a multipart or urlencoded form to disk with busboy: fields in order, file parts fsynced, capped.
+// One parser serves both service surfaces; they differ in which file parts they keep and how refusals read.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -7,6 +8,7 @@ import busboy from 'busboy';
 import { AppError } from '../core/errors';
 import type { SubmissionForm } from '../core/api';
 import { safeFileName } from '../core/intake/aa-intake';
+import type { UploadedFile } from '../core/intake/native-intake';
 import { uploadPolicyOf } from './middleware/upload-policy';
 
 export interface UploadLimits {
@@ -24,43 +26,51 @@ export interface ParsedUpload {
   cleanup(): Promise<void>;
 }
 
-const tooLarge = (what: string) => new AppError('TooLarge', what, { error: what });
+export interface ParsedForm {
+  fields: Array<[string, string]>;
+  files: UploadedFile[];
+  /** Removes whatever the intake did not move away. */
+  cleanup(): Promise<void>;
+}
 
-/**
- * Parses the request body. Only `fileField` is stored (streamed to `<tmpDir>/<random>/<name>`, or
- * `<tmpDir>/<name>` in place, and fsynced);
- * other file parts are drained and ignored, as A_A ignores unknown fields.
- */
-export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, fileField = 'input_data', inPlace = false): Promise<ParsedUpload> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(type)) {
-    const mediaType = type.split(';')[0].trim();
-    return Promise.reject(
-      new AppError('Unsupported', 'unsupported media type', { detail: `Unsupported media type "${mediaType}" in request.` }),
-    );
-  }
-  // inPlace: the file is written straight into `tmpDir` (its final folder), saving a rename.
-  const dir = inPlace ? tmpDir : path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
-  const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
-  // On the service routes the guard has set this request's limits (from the settings and the service's policy).
-  const policy = uploadPolicyOf(req);
-  if (policy) limits = { fileBytes: policy.fileBytes, fields: policy.fields, fieldBytes: policy.fieldBytes, files: policy.files };
+/** How one surface words its refusals (A_A: `{"error": …}` bodies; native: problem documents built later). */
+type Refusal = (kind: 'TooLarge' | 'Invalid' | 'InsufficientStorage', message: string) => AppError;
 
-  return new Promise<ParsedUpload>((resolve, reject) => {
+interface StreamOptions {
+  /** Everything kept lies under it; it goes when the form is refused. */
+  dir: string;
+  limits: UploadLimits;
+  /** The per-file cap as it stands: the A_A form may lower it once it names its Job. */
+  fileCap(): number;
+  /** Where file part `index` (counting kept parts) goes, or null to drain it unread. */
+  place(field: string, fileName: string | undefined, index: number): string | null;
+  /** Seen for each field in order; returns a refusal message for a field the surface does not take. */
+  onField?(name: string, value: string): string | null;
+  /** Refuse parts without a name (the native API names every value). */
+  namedParts: boolean;
+  refuse: Refusal;
+  /** Punctuation at the end of each message. */
+  stop: '' | '.';
+}
+
+function streamForm(req: Request, o: StreamOptions): Promise<{ fields: Array<[string, string]>; files: UploadedFile[] }> {
+  const cleanup = () => fs.promises.rm(o.dir, { recursive: true, force: true });
+  const say = (kind: Parameters<Refusal>[0], message: string) => o.refuse(kind, message + o.stop);
+  const malformed = (why: string) => say('Invalid', `Malformed request body: ${why}`);
+
+  return new Promise((resolve, reject) => {
     const fields: Array<[string, string]> = [];
-    let file: SubmissionForm['file'] = null;
-    let pendingFile: Promise<void> | null = null;
+    const files: UploadedFile[] = [];
+    const pending: Array<Promise<void>> = [];
+    const sinks: fs.WriteStream[] = [];
     let failed = false;
-    /** Once the form names its Job, that service's own cap. */
-    let fileCap = limits.fileBytes;
-    let out: fs.WriteStream | null = null;
     let settled = () => {};
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
       settled();
-      // The file part may never end once the body stops flowing: close its file rather than leak it.
-      out?.destroy();
+      // A part may never end once the body stops flowing: close its file rather than leak it.
+      for (const sink of sinks) sink.destroy();
       req.unpipe();
       req.resume();
       void cleanup().finally(() => reject(error));
@@ -70,41 +80,46 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
     try {
       bb = busboy({
         headers: req.headers,
-        limits: { fileSize: limits.fileBytes, fields: limits.fields, fieldSize: limits.fieldBytes, files: limits.files, fieldNameSize: 256 },
+        limits: { fileSize: o.limits.fileBytes, fields: o.limits.fields, fieldSize: o.limits.fieldBytes, files: o.limits.files, fieldNameSize: 256 },
       });
     } catch (error) {
-      reject(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${(error as Error).message}` }));
+      reject(malformed((error as Error).message));
       return;
     }
 
     bb.on('field', (name, value, info) => {
-      if (info.valueTruncated) return fail(tooLarge(`Field "${name}" exceeds ${limits.fieldBytes} bytes`));
-      if (info.nameTruncated) return fail(tooLarge('Field name too long'));
-      if (policy && name === 'job') fileCap = Math.min(limits.fileBytes, ...value.split(',').map((job) => policy.fileBytesFor(job)));
+      if (info.valueTruncated) return fail(say('TooLarge', `Field "${name}" exceeds ${o.limits.fieldBytes} bytes`));
+      if (info.nameTruncated) return fail(say('TooLarge', 'Field name too long'));
+      if (o.namedParts && !name) return fail(malformed('a form part has no name'));
+      const refused = o.onField?.(name, value);
+      if (refused) return fail(malformed(refused));
       fields.push([name, value]);
     });
     bb.on('file', (name, stream, info) => {
-      if (name !== fileField || file !== null || failed) {
+      if (failed) return void stream.resume();
+      if (o.namedParts && !name) {
         stream.resume();
-        return;
+        return fail(malformed('a file part has no name'));
       }
-      const target = path.join(dir, safeFileName(info.filename ?? fileField));
-      const entry = { field: name, path: target, originalName: info.filename ?? fileField, size: 0 };
-      file = entry;
-      stream.on('limit', () => fail(tooLarge(`Upload exceeds the limit of ${limits.fileBytes} bytes`)));
+      const target = o.place(name, info.filename, files.length);
+      if (target === null) return void stream.resume();
+      const entry: UploadedFile = { field: name, path: target, originalName: info.filename || name, size: 0 };
+      files.push(entry);
+      const tooBig = () => say('TooLarge', `Upload exceeds the limit of ${o.fileCap()} bytes`);
+      stream.on('limit', () => fail(tooBig()));
       // A form that ends inside this part errors it, possibly before it is piped anywhere.
-      stream.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
-      pendingFile = (async () => {
-        await fs.promises.mkdir(dir, { recursive: true });
+      stream.on('error', (error: Error) => fail(malformed(error.message)));
+      const done = (async () => {
+        await fs.promises.mkdir(path.dirname(target), { recursive: true });
         // Refused while the folder was being made: the clean-up may have run first, so make sure it goes.
         if (failed) return void (await cleanup());
         // flush: fsync before close, so the file is durable before the submission is acknowledged.
-        out = fs.createWriteStream(target, { flush: true });
-        const sink = out;
+        const sink = fs.createWriteStream(target, { flush: true });
+        sinks.push(sink);
         // The part stays paused (backpressure) until it is piped here, so nothing is lost meanwhile.
         stream.on('data', (chunk: Buffer) => {
           entry.size += chunk.length;
-          if (entry.size > fileCap) fail(tooLarge(`Upload exceeds the limit of ${fileCap} bytes`));
+          if (entry.size > o.fileCap()) fail(tooBig());
         });
         await new Promise<void>((res, rej) => {
           sink.on('close', res);
@@ -113,36 +128,94 @@ export function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, 
           stream.pipe(sink);
         });
       })();
-      pendingFile.catch((error: NodeJS.ErrnoException) =>
-        fail(
-          error.code === 'ENOSPC'
-            ? new AppError('InsufficientStorage', 'disk full', { error: 'Insufficient storage: the server disk is full' })
-            : error,
-        ),
+      done.catch((error: NodeJS.ErrnoException) =>
+        fail(error.code === 'ENOSPC' ? say('InsufficientStorage', 'Insufficient storage: the server disk is full') : error),
       );
+      pending.push(done);
     });
-    bb.on('fieldsLimit', () => fail(tooLarge(`Too many fields (limit ${limits.fields})`)));
-    bb.on('filesLimit', () => fail(tooLarge(`Too many files (limit ${limits.files})`)));
-    bb.on('partsLimit', () => fail(tooLarge('Too many parts')));
-    bb.on('error', (error: Error) => fail(new AppError('Invalid', 'malformed body', { error: `Malformed request body: ${error.message}` })));
+    bb.on('fieldsLimit', () => fail(say('TooLarge', `Too many fields (limit ${o.limits.fields})`)));
+    bb.on('filesLimit', () => fail(say('TooLarge', `Too many files (limit ${o.limits.files})`)));
+    bb.on('partsLimit', () => fail(say('TooLarge', 'Too many parts')));
+    bb.on('error', (error: Error) => fail(malformed(error.message)));
     bb.on('close', () => {
       if (failed) return;
-      Promise.resolve(pendingFile)
+      Promise.all(pending)
         .then(() => {
           if (failed) return;
           settled();
-          resolve({ form: { fields, file }, cleanup });
+          resolve({ fields, files });
         })
         .catch(fail);
     });
-    req.on('aborted', () => fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' })));
+    req.on('aborted', () => fail(say('Invalid', 'Request aborted')));
     // A connection closed after the request was answered early (a stalled body got its 408) ends it without 'aborted'.
     const socket = req.socket;
     const closed = () => {
-      if (!req.complete) fail(new AppError('Invalid', 'request aborted', { error: 'Request aborted' }));
+      if (!req.complete) fail(say('Invalid', 'Request aborted'));
     };
     socket.once('close', closed);
     settled = () => socket.off('close', closed);
     req.pipe(bb);
   });
+}
+
+/** The guard's limits for this request (settings and the service's policy) when it set some, else `limits`. */
+function limitsFor(req: Request, limits: UploadLimits): UploadLimits {
+  const policy = uploadPolicyOf(req);
+  return policy ? { fileBytes: policy.fileBytes, fields: policy.fields, fieldBytes: policy.fieldBytes, files: policy.files } : limits;
+}
+
+/**
+ * A_A intake: only `fileField` is stored (streamed to `<tmpDir>/<random>/<name>`, or `<tmpDir>/<name>` in place,
+ * and fsynced); other file parts are drained and ignored, as A_A ignores unknown fields.
+ */
+export async function parseUpload(req: Request, tmpDir: string, limits: UploadLimits, fileField = 'input_data', inPlace = false): Promise<ParsedUpload> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(type)) {
+    const mediaType = type.split(';')[0].trim();
+    throw new AppError('Unsupported', 'unsupported media type', { detail: `Unsupported media type "${mediaType}" in request.` });
+  }
+  // inPlace: the file is written straight into `tmpDir` (its final folder), saving a rename.
+  const dir = inPlace ? tmpDir : path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
+  const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
+  const policy = uploadPolicyOf(req);
+  const caps = limitsFor(req, limits);
+  /** Once the form names its Job, that service's own cap. */
+  let fileCap = caps.fileBytes;
+  const { fields, files } = await streamForm(req, {
+    dir,
+    limits: caps,
+    fileCap: () => fileCap,
+    place: (field, fileName, index) => (field === fileField && index === 0 ? path.join(dir, safeFileName(fileName ?? fileField)) : null),
+    onField: (name, value) => {
+      if (policy && name === 'job') fileCap = Math.min(caps.fileBytes, ...value.split(',').map((job) => policy.fileBytesFor(job)));
+      return null;
+    },
+    namedParts: false,
+    refuse: (kind, message) => new AppError(kind, message, { error: message }),
+    stop: '',
+  });
+  return { form: { fields, file: files[0] ?? null }, cleanup };
+}
+
+/**
+ * Native API intake: every file part is kept (under `<tmpDir>/<random>/<part n>/<name>`), so the intake can check
+ * each against the service's fields; parts must be named.
+ */
+export async function parseForm(req: Request, tmpDir: string, limits: UploadLimits): Promise<ParsedForm> {
+  const dir = path.join(tmpDir, `v1-${crypto.randomBytes(12).toString('hex')}`);
+  const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
+  const policy = uploadPolicyOf(req);
+  const caps = policy ? { ...limitsFor(req, limits), files: Math.min(policy.files, limits.files) } : limits;
+  const fileCap = policy ? Math.min(caps.fileBytes, policy.fileBytesFor(String(req.params.job ?? ''))) : caps.fileBytes;
+  const { fields, files } = await streamForm(req, {
+    dir,
+    limits: { ...caps, fileBytes: fileCap },
+    fileCap: () => fileCap,
+    place: (field, fileName, index) => path.join(dir, String(index), safeFileName(fileName || field)),
+    namedParts: true,
+    refuse: (kind, message) => new AppError(kind, message),
+    stop: '.',
+  });
+  return { fields, files, cleanup };
 }
