@@ -2,6 +2,10 @@
 import type {
   ApiKeyInfo,
   Backend,
+  CallbackDelivery,
+  CallbackSettingsPatch,
+  EmailSettingsPatch,
+  NotifyView,
   BackendInput,
   CreatedApiKey,
   CreatedWorkerToken,
@@ -194,6 +198,14 @@ export const api = {
   saveRetention: (patch: Partial<Omit<RetentionView, 'last_sweep'>>) => request<RetentionView>('PUT', '/retention', patch),
   storage: () => request<StorageGauge>('GET', '/storage'),
   sweepNow: () => request<SweepReport>('POST', '/storage/sweep'),
+
+  notify: () => request<NotifyView>('GET', '/notify'),
+  saveEmail: (patch: EmailSettingsPatch) => request<NotifyView>('PUT', '/notify/email', patch),
+  testEmail: (to: string) => request<{ sent: boolean; error?: string }>('POST', '/notify/email/test', { to }),
+  saveCallbacks: (patch: CallbackSettingsPatch) => request<NotifyView>('PUT', '/notify/callbacks', patch),
+  rotateCallbackSecret: () => request<NotifyView['callbacks']>('POST', '/notify/callbacks/secret'),
+  deliveries: () => request<CallbackDelivery[]>('GET', '/notify/callbacks/deliveries?limit=20'),
+  retryDelivery: (id: number) => request<CallbackDelivery>('POST', `/notify/callbacks/deliveries/${id}/retry`),
 };
 
 export type Api = typeof api;

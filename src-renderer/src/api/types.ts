@@ -7,8 +7,17 @@ import type { WorkerToken } from '../../../src-main/core/queue/worker-registry';
 import type { ApiKeyInfo, NewApiKey } from '../../../src-main/core/security/api-keys';
 import type { ServicePolicy } from '../../../src-main/core/security/service-policy';
 import type { StorageGauge, SweepReport } from '../../../src-main/core/run/retention';
+import type { CallbackDelivery } from '../../../src-main/core/notify/callbacks';
+import type { notifyView } from '../../../src-main/server/routes/admin-notify';
 
-export type { Configuration, ParameterType, WorkerView, WorkerToken, ApiKeyInfo, NewApiKey, ServicePolicy, StorageGauge, SweepReport };
+export type { Configuration, ParameterType, WorkerView, WorkerToken, ApiKeyInfo, NewApiKey, ServicePolicy, StorageGauge, SweepReport, CallbackDelivery };
+
+/** Completion notices: SMTP settings (the password is only ever said to be set) and callback policy. */
+export type NotifyView = ReturnType<typeof notifyView>;
+export type EmailSettingsPatch = Partial<Omit<NotifyView['email'], 'enabled' | 'password_set'>> & { smtp_password?: string | null };
+export type CallbackSettingsPatch = Partial<
+  Pick<Settings, 'callbacks_enabled' | 'callback_services' | 'callback_max_attempts' | 'callback_backoff_ms' | 'callback_backoff_max_ms' | 'callback_timeout_ms'>
+>;
 
 /** GET /workers: the workers heard from lately, and whether this server dispatches to them at all. */
 export interface WorkersResponse {

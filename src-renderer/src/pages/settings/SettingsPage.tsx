@@ -1,10 +1,12 @@
-// Settings: binding and port, worker concurrency and the queue, scale-out, limits, data dir with storage and retention, backends and queue types.
+// Settings: binding and port, worker concurrency and the queue, scale-out, limits, data dir with storage and retention, backends,
+// queue types and notifications.
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import type { Backend, QueueType, Settings } from '../../api/types';
 import { navigate } from '../../app/router';
 import { toast } from '../../app/toasts';
 import { ErrorNote } from '../../components/ui';
 import { StorageGauge } from './StorageGauge';
+import { NotificationsSection } from './Notifications';
 import { settingsStore, useSettings } from './store';
 
 const MIB = 1024 * 1024;
@@ -375,6 +377,8 @@ export function SettingsPage() {
           </tbody>
         </table>
       </section>
+
+      <NotificationsSection />
     </div>
   );
 }
