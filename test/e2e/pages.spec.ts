@@ -121,6 +121,19 @@ test('each new page is reachable from the navigation and does its job', async ({
   const keys = await admin<Array<{ name: string; revoked_at: string | null; services: string[] | null }>>(w, 'GET', '/keys');
   expect(keys).toEqual([expect.objectContaining({ name: 'lab website', services: ['first_lines'], revoked_at: expect.any(String) })]);
 
+  // Limits per service: an upload cap and a deadline of its own; emptied again, the global settings apply.
+  const limits = page.getByTestId('service-limits').locator('[data-service="first_lines"]');
+  await limits.getByLabel('first_lines: Upload (MiB)').fill('5');
+  await limits.getByLabel('first_lines: Deadline (s)').fill('120');
+  await limits.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Limits of first_lines saved')).toBeVisible();
+  expect(await admin(w, 'GET', '/service-policies/first_lines')).toMatchObject({ upload_limit_bytes: 5 * 1024 * 1024, deadline_s: 120, max_active: null });
+  await expect(limits.getByLabel('first_lines: Upload (MiB)')).toHaveValue('5');
+  await shot(page, 'access-service-limits');
+  await limits.getByLabel('first_lines: Upload (MiB)').fill('');
+  await limits.getByRole('button', { name: 'Save' }).click();
+  await expect.poll(async () => (await admin<{ upload_limit_bytes: number | null }>(w, 'GET', '/service-policies/first_lines')).upload_limit_bytes).toBeNull();
+
   // Schedules: a nightly run of the service with its parameter and an input file, then deleted.
   await nav(page, 'Schedules').click();
   await page.getByRole('button', { name: 'New schedule' }).click();

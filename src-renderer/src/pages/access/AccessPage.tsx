@@ -1,10 +1,12 @@
-// Access: who may call the published services — LAN publishing, API keys, public services, browser origins and request limits.
+// Access: who may call the published services — LAN publishing, API keys, public services, limits per service, browser origins
+// and request limits.
 import { useEffect, useId, useState } from 'react';
 import type { ApiKeyInfo, NewApiKey, SecurityView, ServicePolicy } from '../../api/types';
 import { toast } from '../../app/toasts';
 import { Dialog, Empty, ErrorNote, SecretBox, Switch, ConfirmDialog } from '../../components/ui';
 import { formatAgo, formatTime } from '../../components/format';
 import { accessStore, keyScope, parseOrigins, restartNeeded, useAccess } from './store';
+import { ServiceLimits } from './ServiceLimits';
 
 function Publishing({ security }: { security: SecurityView }) {
   const listening = useAccess((s) => s.listening);
@@ -353,6 +355,14 @@ export function AccessPage() {
           <span className="muted small">On the LAN, a public service takes calls without an API key.</span>
         </div>
         <PublicServices policies={policies} />
+      </section>
+
+      <section className="card section-card">
+        <div className="section-head">
+          <h2>Limits per service</h2>
+          <span className="muted small">Empty: the global setting (Settings). Retention here comes on top of the global limits.</span>
+        </div>
+        <ServiceLimits policies={policies} />
       </section>
 
       <section className="card section-card">

@@ -22,6 +22,8 @@ export interface AccessState {
   dismissCreated(): void;
   saveSecurity(patch: Partial<SecurityView>): Promise<boolean>;
   setPublic(job: string, on: boolean): Promise<void>;
+  /** Saves a service's own limits (null: the global setting); true when saved. */
+  savePolicy(job: string, patch: Partial<Omit<ServicePolicy, 'job_name' | 'public'>>): Promise<boolean>;
   clearError(): void;
 }
 
@@ -115,6 +117,16 @@ export function createAccessStore() {
           const policy = await api.saveServicePolicy(job, { public: on });
           set({ policies: get().policies.map((p) => (p.job_name === job ? policy : p)) });
         });
+      },
+
+      async savePolicy(job, patch) {
+        let saved = false;
+        await withBusy(job, async () => {
+          const policy = await api.saveServicePolicy(job, patch);
+          set({ policies: get().policies.map((p) => (p.job_name === job ? policy : p)) });
+          saved = true;
+        });
+        return saved;
       },
 
       clearError() {
