@@ -1,5 +1,6 @@
 // Every page beyond the designer's first steps, each with one real action: API docs with a try-it run, workers and their
 // tokens, API keys, schedules, storage settings, and the task editor's typed parameters, configuration and task deletion.
+import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { admin, shot, startWorkbench, type Workbench } from './workbench';
 
@@ -217,3 +218,23 @@ test('the task editor sets typed parameters and configuration, and the palette d
   await expect(page.getByTestId('palette-task-spare_task')).toHaveCount(0);
   expect((await admin<{ steps: unknown[] }>(w, 'GET', '/jobs/spare_job')).steps).toEqual([]);
 });
+
+test('CWL files import into the designer, and a saved job exports as a CWL zip', async ({ page }) => {
+  await page.goto(w.url);
+  await nav(page, 'Designer').click();
+  const dir = path.join(__dirname, '..', 'fixtures', 'cwl');
+  await page.getByLabel('CWL files').setInputFiles(['sort-lines.cwl', 'number-lines.cwl', 'sort-and-number.cwl'].map((f) => path.join(dir, f)));
+  await expect(page.getByText(/^Imported from CWL: /)).toContainText('1 jobs');
+  const card = page.getByRole('link', { name: 'sort_and_number', exact: true });
+  await expect(card).toBeVisible();
+  await card.click();
+  const exportLink = page.getByRole('link', { name: 'Export CWL' });
+  await expect(exportLink).toBeVisible();
+  await shot(page, 'designer-cwl');
+  const zip = await page.request.get(new URL((await exportLink.getAttribute('href')) ?? '', w.base).toString());
+  expect(zip.status()).toBe(200);
+  const bytes = await zip.body();
+  expect(bytes.subarray(0, 2).toString()).toBe('PK');
+  expect(bytes.toString('latin1')).toContain('sort_and_number.cwl');
+});
+

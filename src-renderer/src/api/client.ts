@@ -4,6 +4,7 @@ import type {
   Backend,
   CallbackDelivery,
   CallbackSettingsPatch,
+  CwlImportSummary,
   EmailSettingsPatch,
   NotifyView,
   BackendInput,
@@ -206,6 +207,10 @@ export const api = {
   rotateCallbackSecret: () => request<NotifyView['callbacks']>('POST', '/notify/callbacks/secret'),
   deliveries: () => request<CallbackDelivery[]>('GET', '/notify/callbacks/deliveries?limit=20'),
   retryDelivery: (id: number) => request<CallbackDelivery>('POST', `/notify/callbacks/deliveries/${id}/retry`),
+
+  importCwl: (files: Array<{ name: string; text: string }>) => request<CwlImportSummary>('POST', '/cwl/import', { files }),
+  /** A download link for a Job as CWL: the workflow and its tools, zipped. */
+  cwlZipUrl: (job: string) => fileUrl(`/cwl/jobs/${seg(job)}?format=zip`),
 };
 
 export type Api = typeof api;

@@ -8,9 +8,10 @@ import type { ApiKeyInfo, NewApiKey } from '../../../src-main/core/security/api-
 import type { ServicePolicy } from '../../../src-main/core/security/service-policy';
 import type { StorageGauge, SweepReport } from '../../../src-main/core/run/retention';
 import type { CallbackDelivery } from '../../../src-main/core/notify/callbacks';
+import type { CwlImportSummary } from '../../../src-main/core/cwl';
 import type { notifyView } from '../../../src-main/server/routes/admin-notify';
 
-export type { Configuration, ParameterType, WorkerView, WorkerToken, ApiKeyInfo, NewApiKey, ServicePolicy, StorageGauge, SweepReport, CallbackDelivery };
+export type { Configuration, ParameterType, WorkerView, WorkerToken, ApiKeyInfo, NewApiKey, ServicePolicy, StorageGauge, SweepReport, CallbackDelivery, CwlImportSummary };
 
 /** Completion notices: SMTP settings (the password is only ever said to be set) and callback policy. */
 export type NotifyView = ReturnType<typeof notifyView>;

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
 import { navigate, routerStore } from '../../app/router';
 import { toast } from '../../app/toasts';
-import { subscribeEvents } from '../../api/client';
+import { api, subscribeEvents } from '../../api/client';
 import { Dialog, Empty, ErrorNote, Icon, ConfirmDialog } from '../../components/ui';
 import { designerStore, useDesigner } from './store';
 import { Canvas } from './Canvas';
@@ -125,6 +125,8 @@ function JobList() {
           <Icon name="plus" /> Create job
         </button>
         {taken && <span className="hint error">A job with this name exists.</span>}
+        <span className="toolbar-spacer" />
+        <CwlImport />
       </form>
       {loaded && jobs.length === 0 && <Empty title="No jobs yet">Create one above: it opens on an empty canvas.</Empty>}
       <div className="job-grid">
@@ -171,6 +173,41 @@ function JobList() {
         </ConfirmDialog>
       )}
     </div>
+  );
+}
+
+/** Imports CWL files chosen together: tools become Tasks, workflows Jobs; nothing is written unless all are valid. */
+function CwlImport() {
+  const input = useRef<HTMLInputElement>(null);
+  const [busy, setBusy] = useState(false);
+  const load = async (list: FileList | null) => {
+    if (!list || list.length === 0) return;
+    setBusy(true);
+    try {
+      const files = await Promise.all([...list].map(async (f) => ({ name: f.name, text: await f.text() })));
+      const summary = await api.importCwl(files);
+      const count = (r: Record<string, number>) => (r.tasks ?? 0) + (r.jobs ?? 0);
+      const made = Object.entries(summary.created)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ');
+      toast('ok', `Imported from CWL: ${made || 'nothing new'}${count(summary.updated) ? `; replaced ${count(summary.updated)}` : ''}`);
+      for (const note of summary.notes) toast('info', note);
+      await designerStore.getState().loadCatalog();
+    } catch (error) {
+      toast('error', `CWL import failed: ${(error as Error).message}`);
+    } finally {
+      setBusy(false);
+      if (input.current) input.current.value = '';
+    }
+  };
+  return (
+    <>
+      <input ref={input} type="file" multiple accept=".cwl,.yml,.yaml,.json" hidden aria-label="CWL files" onChange={(e) => void load(e.target.files)} />
+      <button type="button" className="btn" disabled={busy} onClick={() => input.current?.click()}>
+        {busy ? 'Importing…' : 'Import CWL…'}
+      </button>
+    </>
   );
 }
 
@@ -247,6 +284,11 @@ function Toolbar({ panel, setPanel }: { panel: 'properties' | 'test'; setPanel: 
       </div>
       <div className="toolbar-spacer" />
       <div className="toolbar-group">
+        {original && (
+          <a className="btn" href={api.cwlZipUrl(original)} download={`${original}.zip`} title="The saved job as a CWL workflow with its tools (zip)">
+            Export CWL
+          </a>
+        )}
         <button type="button" className={`btn ${panel === 'test' ? 'active' : ''}`} onClick={() => setPanel(panel === 'test' ? 'properties' : 'test')}>
           <Icon name="play" size={15} /> Test run
         </button>
