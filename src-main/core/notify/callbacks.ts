@@ -1,5 +1,6 @@
 // Completion callbacks: a signed POST of the final run document to the URL a client named, retried with backoff, kept in SQLite.
 import crypto from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db';
 import { nowIso } from '../store/db';
 import type { RunEvents } from '../events';
@@ -196,14 +197,18 @@ export class CallbackNotifier {
   }
 
   /** A run reached its final state: its callback, if any, gets the final document and is due now. */
+  /** Every run's end asks, so the question is prepared once and the run is read only when it has a callback. */
+  private waitingOf: Statement | null = null;
+
   private finished(uuid: string): void {
     if (!this.describe) return;
+    this.waitingOf ??= this.deps.db.prepare(
+      "SELECT c.id, c.api_base FROM callback c JOIN submission s ON s.id = c.submission_id WHERE s.uuid = ? AND c.state = 'waiting'",
+    );
+    const row = this.waitingOf.get(uuid) as { id: number; api_base: string } | undefined;
+    if (!row) return;
     const sub = this.deps.runs.submission(uuid);
     if (!sub) return;
-    const row = this.deps.db.prepare("SELECT id, api_base FROM callback WHERE submission_id = ? AND state = 'waiting'").get(sub.id) as
-      | { id: number; api_base: string }
-      | undefined;
-    if (!row) return;
     // The body is fixed now, so every retry sends (and signs) the same bytes.
     const body = JSON.stringify(this.describe(sub, row.api_base));
     this.deps.db.prepare("UPDATE callback SET state = 'pending', body = ?, next_attempt_at = ? WHERE id = ?").run(body, nowIso(), row.id);
