@@ -86,20 +86,25 @@ async function benchIntake() {
  */
 async function serial(url, job, n, pollMs) {
   const times = [];
+  const inServer = [];
   for (let i = 0; i < n; i++) {
     const t0 = now();
     const uuid = await submit(url, job, i);
     await sleep(Math.random() * pollMs);
+    let done;
     for (;;) {
       const r = await request('GET', `${url}/analytics_automated/submission/${uuid}`);
-      const state = JSON.parse(r.body).state;
-      if (state === 'Complete') break;
-      if (state === 'Error' || state === 'Crash') throw new Error(`${job} ${uuid}: ${r.body}`);
+      done = JSON.parse(r.body);
+      if (done.state === 'Complete') break;
+      if (done.state === 'Error' || done.state === 'Crash') throw new Error(`${job} ${uuid}: ${r.body}`);
       await sleep(pollMs);
     }
     times.push(now() - t0);
+    // The server's own record of the run: accepted to finished (ms resolution), free of the client's polling.
+    const run = JSON.parse((await request('GET', `${url}/api/v1/runs/${done.submissions[0].UUID}`)).body);
+    inServer.push(Date.parse(run.finished_at) - Date.parse(run.submitted_at));
   }
-  return percentile(times, 50);
+  return { client: percentile(times, 50), server: percentile(inServer, 50) };
 }
 
 function commandP50(n) {
@@ -115,23 +120,34 @@ function commandP50(n) {
 }
 
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 5);
+const ROUNDS = 5;
 
 async function benchStepOverhead() {
   const n = quick ? 60 : 200;
   const { server, dataDir } = await prepared();
   await serial(server.url, 'bench1', 20, POLL_MS); // warm-up
   const rounds = [];
-  // Interleave so load drift affects both jobs alike; median of 3 rounds.
-  for (let r = 0; r < 3; r++) {
+  // Interleave so load drift affects both jobs alike; the median of five rounds is the figure.
+  for (let r = 0; r < ROUNDS; r++) {
     const one = await serial(server.url, 'bench1', n / 2, POLL_MS);
     const three = await serial(server.url, 'bench3', n / 2, POLL_MS);
     const cmd = commandP50(n);
-    rounds.push({ one, three, cmd, overhead: (three - one) / 2 - cmd });
+    rounds.push({
+      one: one.client,
+      three: three.client,
+      cmd,
+      overhead: (three.client - one.client) / 2 - cmd,
+      serverOne: one.server,
+      serverThree: three.server,
+      serverOverhead: (three.server - one.server) / 2 - cmd,
+    });
   }
   await server.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
+  const all = rounds.map((r) => round(r.overhead));
+  const inServer = rounds.map((r) => r.serverOverhead).sort((a, b) => a - b)[(ROUNDS - 1) / 2];
   rounds.sort((a, b) => a.overhead - b.overhead);
-  return rounds[1];
+  return { ...rounds[(ROUNDS - 1) / 2], all, inServer };
 }
 
 /**
@@ -255,6 +271,13 @@ if (only) process.exit(0);
 const { intake, step, burst, memory, request: requestCost } = figures;
 
 const cpu = (r) => `${round(r.userMs + r.sysMs)} ms (user ${round(r.userMs)}, kernel ${round(r.sysMs)})`;
+const checks = [
+  ['intake ≥ 1,000/s', intake.ours8.rps >= 1000],
+  ['per-step ≤ 1.5 ms', step.overhead <= 1.5],
+  ['burst ≥ 250 jobs/s', burst.jobsPerS >= 250],
+  ['memory < 64 MB', memory.growthMiB * 1.048576 < 64],
+];
+const verdicts = { met: checks.filter(([, ok]) => ok).map(([n]) => n), missed: checks.filter(([, ok]) => !ok).map(([n]) => n) };
 recordSection(
   'Engine: intake, per-step overhead, burst, memory',
   `Recorded ${started} by \`node bench/engine.mjs${quick ? ' --quick' : ''}\` on ${machine()}. Loopback; 1 KiB multipart uploads; each step runs \`wc -c\` on its input.
@@ -265,7 +288,8 @@ Data folders (ours and the baseline's) under bench/.work/.
 | intake, 1 client, queue paused (accepted, durable submissions/s) | ${round(intake.ours1.rps, 0)} (p50 ${round(intake.ours1.p50)} ms) | bare busboy → file → SQLite FULL: ${round(intake.base1.rps, 0)} | ${round(intake.ours1.rps / intake.base1.rps)} | – | A_A 50.5 |
 | intake, 8 clients, queue paused | ${round(intake.ours8.rps, 0)} (p50 ${round(intake.ours8.p50)} ms) | ${round(intake.base8.rps, 0)} | ${round(intake.ours8.rps / intake.base8.rps)} | ≥ 1,000 | A_A 81.6 |
 | server CPU per accepted submission (8 clients) | ${cpu(intake.ours8)} | ${cpu(intake.base8)} | ${round((intake.ours8.userMs + intake.ours8.sysMs) / (intake.base8.userMs + intake.base8.sysMs))} | – | – |
-| per-step overhead: (3-step − 1-step p50) / 2 − command p50 | ${round(step.overhead)} ms | 1-step p50 ${round(step.one)} ms, 3-step p50 ${round(step.three)} ms, \`wc -c\` spawn p50 ${round(step.cmd)} ms | – | ≤ 1.5 ms | A_A 25.4, Node-RED 3.3, n8n 2.0 |
+| per-step overhead: (3-step − 1-step p50) / 2 − command p50 | ${round(step.overhead)} ms (rounds: ${step.all.join(', ')}) | 1-step p50 ${round(step.one)} ms, 3-step p50 ${round(step.three)} ms, \`wc -c\` spawn p50 ${round(step.cmd)} ms | – | ≤ 1.5 ms | A_A 25.4, Node-RED 3.3, n8n 2.0 |
+| the same, from the server's record (accepted → finished, median of rounds) | ${round(step.inServer)} ms | – | – | – | – |
 | burst: 200 one-step jobs by 8 clients, completed jobs/s | ${round(burst.jobsPerS, 0)} (${round(burst.wallMs / 1000)} s, of which posting ${round(burst.postedMs / 1000)} s) | – | – | ≥ 250 | A_A 35–40 |
 | CPU per burst job: server / launchers / the \`wc\` commands | ${round(burst.cpuPerJob.server)} / ${round(burst.cpuPerJob.launchers)} / ${round(burst.cpuPerJob.commands)} ms | – | – | – | – |
 | memory: server RSS growth during a ${memory.sizeMiB} MiB upload (HTTP ${memory.status}) | ${round(memory.growthMiB, 1)} MiB | – | – | < 64 MB | n8n/Node-RED hold uploads in memory |
@@ -273,7 +297,7 @@ Data folders (ours and the baseline's) under bench/.work/.
 
 Per-step overhead is measured as the peers were: client end to end, one job at a time, polling the A_A batch route every
 ${POLL_MS} ms (the peers' client polled every 5 ms), the first poll after a random part of the interval so that finishing
-times are not rounded to the poll grid; the middle of three interleaved rounds is shown. The burst is polled by one client
+times are not rounded to the poll grid; the median of five interleaved rounds is shown, each round listed. The burst is polled by one client
 going through the batches back to back (the peers' client paused 10 ms between polls). The 1 GiB upload streamed at
 ${round(memory.sizeMiB / memory.seconds, 0)} MiB/s.
 
@@ -287,8 +311,8 @@ calls from the same program), which is why a submission now makes one folder and
 and a stderr file only when something is written to it. The rest is CPU on two shared cores: every HTTP request costs
 the server the figure in the last row (a bare node:http handler costs the one beside it), the polling client and the
 server share the cores with the launchers and the commands, and intake does more than the bare baseline (A_A's checks,
-the plan, quotas, security headers, one durable group commit). The intake and burst targets ask for more than the
-bare baseline manages on this machine; they were set for a machine where that baseline does 1,050/s.`,
+the plan, quotas, security headers, one durable group commit): ${round((intake.ours8.userMs + intake.ours8.sysMs) / (intake.base8.userMs + intake.base8.sysMs), 1)}× the
+baseline's CPU per submission in this run. Targets met in this run: ${verdicts.met.join(', ') || 'none'}; not met: ${verdicts.missed.join(', ') || 'none'}.`,
 );
 console.log('recorded in bench/RESULTS.md');
 process.exit(0);

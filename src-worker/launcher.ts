@@ -1,11 +1,14 @@
 // Launcher process: starts task attempts for the server. Linux fork copies the forking process's page tables and
 // makes both sides fault on every page they touch until exec, so a spawn costs in proportion to the spawner's memory;
 // from this small process it costs what a bare `node -e spawn(...)` does, whatever the server holds.
-import { runAttempt } from './exec/run';
+import { runAttempt, useSpareFiles } from './exec/run';
+import { SpareFiles } from './exec/spare-files';
 import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
 
 /** Process groups of the attempts running now. */
 const groups = new Set<number>();
+const spares = new SpareFiles();
+useSpareFiles(spares);
 
 function reply(message: LaunchReply): void {
   if (process.connected) process.send?.(message);
@@ -27,6 +30,7 @@ process.on('message', (m: LaunchRun) => {
 
 // The server is gone (stopped or killed): nothing would record what its attempts do, so they stop with it.
 process.on('disconnect', () => {
+  spares.clear();
   for (const pid of groups) {
     try {
       process.kill(-pid, 'SIGKILL');

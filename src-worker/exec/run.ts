@@ -6,6 +6,13 @@ import { rm, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ScriptError, writeScript } from './scripts';
 import type { AttemptOutcome, AttemptSpec } from './types';
+import type { SpareFiles } from './spare-files';
+
+/** Where stdout files come from in this process: made on demand unless a process keeps spares (the launcher). */
+let spares: SpareFiles | null = null;
+export function useSpareFiles(pool: SpareFiles | null): void {
+  spares = pool;
+}
 
 /** Between SIGTERM and SIGKILL when a timeout fires: time for the task to clean up after itself. */
 const KILL_GRACE_MS = 2000;
@@ -37,7 +44,9 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
   if (argv.length === 0 || argv[0] === '') return notStarted('empty command');
   let stdout: CappedFile;
   try {
-    stdout = new CappedFile(spec.stdout_file, spec.output_cap_bytes);
+    // A stdout file in the attempt's own folder may be a spare renamed into place (see SpareFiles).
+    const pool = spares && path.dirname(spec.stdout_file) === spec.cwd ? { spares, root: path.dirname(spec.cwd) } : null;
+    stdout = new CappedFile(spec.stdout_file, spec.output_cap_bytes, false, pool);
   } catch (e) {
     return notStarted(`cannot open output file: ${(e as Error).message}`);
   }
@@ -150,8 +159,9 @@ class CappedFile {
     private readonly path: string,
     private readonly cap: number,
     lazy = false,
+    pool: { spares: SpareFiles; root: string } | null = null,
   ) {
-    if (!lazy) this.fd = fs.openSync(path, 'w');
+    if (!lazy) this.fd = pool ? pool.spares.open(path, pool.root) : fs.openSync(path, 'w');
   }
 
   write(chunk: Buffer): void {
