@@ -305,7 +305,8 @@ Where the time goes. Attempts run in small launcher processes, not in threads of
 page tables of the process that forks, and a spawn from the ~95 MB server cost 7–17 ms against ~2 ms from a small
 process; with launchers the command costs what it costs anywhere (the \`wc -c\` spawn column). Per step there remain an
 IPC round trip to the launcher, the attempt's working folder (one directory, reused by the run's next step), the
-stdout file, moving the results beside the input, and three small SQLite transactions. On this machine creating a
+stdout file (a spare the launcher made ahead, renamed into place), moving the results beside the input, and three
+small SQLite transactions. On this machine creating a
 directory or file costs from 40 µs to 0.9 ms of kernel time depending on where the folder lies on the disk (the same
 calls from the same program), which is why a submission now makes one folder and no per-run or per-result folders,
 and a stderr file only when something is written to it. The rest is CPU on two shared cores: every HTTP request costs
