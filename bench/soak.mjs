@@ -165,7 +165,7 @@ async function main() {
 
 ${CLIENTS} clients, each in a loop for ${DURATION_S} s (bounded at ${MAX} submissions): POST a 1.1 KiB upload to a 3-step job
 (\`cat\` → \`wc -c\` → \`sort\`, each step waiting for the one before), then poll the A_A batch route every ${POLL_MS} ms until the run ends.
-Worker pool as wide as the cores; retention keeps the newest ${RETAIN} finished runs (sweep every 10 s) so the store
+Steps at once: as many as the cores; retention keeps the newest ${RETAIN} finished runs (sweep every 10 s) so the store
 should level off. Retention never removes a run that ended less than a minute ago (a client that saw it finish can still
 fetch its results), so at steady load the store holds those ${RETAIN} plus about a minute's worth of runs.
 RSS of the server process and store size (SQLite file + WAL + submission files) sampled every ${SAMPLE_MS / 1000} s.

@@ -84,7 +84,7 @@ async function main() {
     `Recorded ${new Date().toISOString()} by \`node bench/wait.mjs${quick ? ' --quick' : ''}\` on ${machine()}. Loopback, keep-alive.
 
 Each request is \`POST /api/v1/services/wait1?wait=60\` with a 1 KiB input; the server validates it, stores it durably (fsync),
-runs the one step (\`wc -c\` in the worker pool), records the result and answers **200 with the finished run document**.
+runs the one step (\`wc -c\`, started by a launcher process), records the result and answers **200 with the finished run document**.
 Node-RED's figures are for a synchronous flow that persists nothing (http-in → exec → http-response).
 Median of ${ROUNDS} rounds of ${quick ? '150 / 300' : '500 / 1000'} round trips after a warm-up; 1-minute load average ${round(loadBefore, 1)} before, ${round(os.loadavg()[0], 1)} after (2 cores: above 2 means other work shared the machine).
 
@@ -93,7 +93,7 @@ Median of ${ROUNDS} rounds of ${quick ? '150 / 300' : '500 / 1000'} round trips 
 ${table}
 
 Where the gap comes from: every round trip here makes two fsyncs (the upload and the accepting commit) and spawns one
-process in a worker pool as wide as the cores (2), and it survives a crash at any point; Node-RED answers from memory.
+process through launchers as many as the cores (2), and it survives a crash at any point; Node-RED answers from memory.
 At 8 clients the figure is the engine's completion rate (compare the Engine section's burst figure), so it moves with
 per-step overhead, not with this route.
 `,

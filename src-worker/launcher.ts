@@ -5,6 +5,9 @@ import { runAttempt, useSpareFiles } from './exec/run';
 import { SpareFiles } from './exec/spare-files';
 import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
 
+// Set only so that Electron's binary would run this file as Node; the tasks must not inherit it.
+delete process.env.ELECTRON_RUN_AS_NODE;
+
 /** Process groups of the attempts running now. */
 const groups = new Set<number>();
 const spares = new SpareFiles();

@@ -142,9 +142,9 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
 
 /**
  * One output file that keeps the first `cap` bytes; the pipe is always drained at once, so the child never blocks on
- * a full pipe and memory stays within the cap. Synchronous calls on purpose: a write to the page cache takes
- * microseconds, a thread-pool round trip per chunk (and per open and close) took longer than the write itself,
- * and the process doing this does nothing else that could wait on it.
+ * a full pipe and memory stays within the cap. Synchronous calls on purpose: a write of one pipe chunk (64 KiB at most)
+ * to the page cache takes microseconds, less than the thread-pool round trip an asynchronous call adds per chunk
+ * (and per open and close); the processes doing this (launchers, workers) mostly relay pipes.
  */
 class CappedFile {
   /** Bytes the process wrote, kept or not. */

@@ -59,8 +59,8 @@ class Launcher {
     const child = fork(this.file, [], {
       // Profiling or inspector flags of the server would otherwise follow it into every launcher.
       execArgv: [],
-      // Electron's binary runs as plain Node for its children only when told to; Node ignores the variable.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      // Inside Electron, process.execPath is the Electron binary: it runs the launcher as plain Node only when told to.
+      env: process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
