@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Core, CoreOptions, SubmissionForm, SubmitResult } from './api';
 import { openDb } from './store/db';
-import { RunRepo } from './store/run-repo';
+import { RunRepo, type AcceptedSubmission } from './store/run-repo';
 import { GroupWriter } from './store/writer';
 import { ConfigCache } from './store/config-cache';
 import * as config from './store/config-repo';
@@ -107,7 +107,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     quotas: () => ({ hog: settings.queue_hog_size, hard: settings.queue_hard_limit }),
     filesRoot: paths.uploads,
     dataRoot: paths.root,
-    onAccepted: (ids: number[]) => orchestrator.accept(ids),
+    onAccepted: (accepted: AcceptedSubmission[]) => orchestrator.accept(accepted),
   };
   // Uploads that were in flight when the process stopped were never accepted.
   for (const entry of fs.readdirSync(paths.tmp)) fs.rmSync(path.join(paths.tmp, entry), { recursive: true, force: true });

@@ -9,7 +9,7 @@ import type { PlanLookup } from '../plan/plan';
 import { buildPlan, jobParameterFields } from '../plan/plan';
 import { sanitiseValue } from '../plan/sanitise';
 import { clientPriority, unfinished } from './quota';
-import type { RunRepo, NewSubmission } from '../store/run-repo';
+import type { AcceptedSubmission, RunRepo, NewSubmission } from '../store/run-repo';
 import type { GroupWriter } from '../store/writer';
 import { getValidator } from '../validators';
 
@@ -22,7 +22,7 @@ export interface IntakeDeps {
   /** Root of submission files; inputs land in `<filesRoot>/<submission uuid>/in/<name>`. */
   filesRoot: string;
   dataRoot: string;
-  onAccepted: (submissionIds: number[]) => void;
+  onAccepted: (accepted: AcceptedSubmission[]) => void;
 }
 
 const CORE_FIELDS = ['submission_name', 'email', 'job'];
@@ -135,12 +135,12 @@ export async function submitAa(deps: IntakeDeps, form: SubmissionForm, options: 
         plan: buildPlan(job, request, priority, deps.lookup),
       });
     }
-    const ids = await deps.writer.write(() => {
+    const accepted = await deps.writer.write(() => {
       // Re-check the quota inside the commit: concurrent requests from one client are serialised here.
       if (!options.admin && clientPriority(deps, options.ip) === null) throw tooMany(unfinished(deps, options.ip));
-      return deps.runs.createBatch(batchUuid, options.ip, subs).submission_ids;
+      return deps.runs.createBatch(batchUuid, options.ip, subs).accepted;
     }, { durable: true });
-    deps.onAccepted(ids);
+    deps.onAccepted(accepted);
   } catch (error) {
     await Promise.all(subs.map((s) => fs.promises.rm(path.join(deps.filesRoot, s.uuid), { recursive: true, force: true })));
     throw error;

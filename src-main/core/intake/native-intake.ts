@@ -208,7 +208,7 @@ export async function submitNative(deps: NativeIntakeDeps, request: NativeSubmis
         params,
         plan,
       };
-      const ids = await deps.writer.write(
+      const accepted = await deps.writer.write(
         () => {
           // Re-checked inside the commit: concurrent requests from one client are serialised here.
           if (!options.admin && clientPriority(deps, options.ip) === null) {
@@ -216,11 +216,11 @@ export async function submitNative(deps: NativeIntakeDeps, request: NativeSubmis
           }
           const created = deps.runs.createBatch(batchUuid, options.ip, [sub]);
           markNative(deps.db).run(service.version, JSON.stringify(stored), created.submission_ids[0]);
-          return created.submission_ids;
+          return created.accepted;
         },
         { durable: true },
       );
-      deps.onAccepted(ids);
+      deps.onAccepted(accepted);
       return { uuid, batch_uuid: batchUuid, job: service.name, version: service.version };
     } catch (error) {
       await fs.promises.rm(path.join(deps.filesRoot, uuid), { recursive: true, force: true });

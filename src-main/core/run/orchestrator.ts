@@ -7,7 +7,7 @@ import type { AttemptSpec, AttemptOutcome } from '../../../src-worker/exec/types
 import type { PlannedStep, Plan, StatusCode } from '../model/types';
 import { EXECUTION_BEHAVIOURS, STATUS, COMPLETION } from '../model/types';
 import type { RunEvents, AttemptState } from '../events';
-import type { RunRepo, SubmissionRow } from '../store/run-repo';
+import type { AcceptedSubmission, RunRepo, SubmissionRow } from '../store/run-repo';
 import type { GroupWriter } from '../store/writer';
 import { nowIso } from '../store/db';
 import { renderCommand } from '../plan/command';
@@ -176,11 +176,9 @@ export class Orchestrator {
   }
 
   /** New submissions, already committed. */
-  accept(submissionIds: number[]): void {
-    for (const id of submissionIds) {
-      const sub = this.deps.runs.submissionById(id);
-      if (!sub) continue;
-      const run = this.track(sub, JSON.parse(sub.plan) as Plan);
+  accept(accepted: AcceptedSubmission[]): void {
+    for (const { row: sub, plan } of accepted) {
+      const run = this.track(sub, plan);
       this.emitSubmission(run, STATUS.Submitted, 'Submitted');
       this.advance(run);
     }

@@ -47,6 +47,12 @@ export interface SubmissionRow {
 export type SubmissionBrief = Pick<SubmissionRow, 'id' | 'uuid' | 'submission_name' | 'job_name' | 'status' | 'last_message' | 'email' | 'input_path'>;
 const BRIEF_COLUMNS = 'id, uuid, submission_name, job_name, status, last_message, email, input_path';
 
+/** A submission just committed: its row as stored and its plan as an object. */
+export interface AcceptedSubmission {
+  row: SubmissionRow;
+  plan: Plan;
+}
+
 export interface AttemptRow {
   id: number;
   submission_id: number;
@@ -142,23 +148,31 @@ export class RunRepo {
     };
   }
 
-  createBatch(uuid: string, ip: string, subs: NewSubmission[]): { batch_id: number; submission_ids: number[] } {
+  /**
+   * One Batch and its Submissions. Returns the rows as stored, with each plan as an object, so that intake can hand
+   * them to the orchestrator without reading them back.
+   */
+  createBatch(uuid: string, ip: string, subs: NewSubmission[]): { batch_id: number; submission_ids: number[]; accepted: AcceptedSubmission[] } {
     const now = nowIso();
     const batch_id = Number(this.s.insertBatch.run(uuid, ip, now).lastInsertRowid);
-    const submission_ids = subs.map((sub) => {
-      const id = Number(
-        this.s.insertSubmission.run({
-          ...sub,
-          batch_id,
-          params: JSON.stringify(sub.params),
-          plan: JSON.stringify(sub.plan),
-          now,
-        }).lastInsertRowid,
-      );
+    const accepted = subs.map((sub): AcceptedSubmission => {
+      const stored = { ...sub, batch_id, params: JSON.stringify(sub.params), plan: JSON.stringify(sub.plan) };
+      const id = Number(this.s.insertSubmission.run({ ...stored, now }).lastInsertRowid);
       this.s.insertMessage.run(id, null, 'Submitted', now);
-      return id;
+      const row: SubmissionRow = {
+        ...stored,
+        id,
+        batch_uuid: uuid,
+        status: STATUS.Submitted,
+        last_message: 'Submitted',
+        step_id: null,
+        created_at: now,
+        modified_at: now,
+        finished_at: null,
+      };
+      return { row, plan: sub.plan };
     });
-    return { batch_id, submission_ids };
+    return { batch_id, submission_ids: accepted.map((a) => a.row.id), accepted };
   }
 
   /** Unfinished submissions of one client, counted up to `cap`. */
