@@ -1,9 +1,10 @@
 // Completion notices: SMTP for A_A's completion email (with a test mail), signed completion callbacks and their deliveries.
-import { useEffect, useId, useState, type ReactNode } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../../api/client';
 import type { CallbackDelivery, CallbackSettingsPatch, EmailSettingsPatch, NotifyView } from '../../api/types';
 import { toast } from '../../app/toasts';
 import { ConfirmDialog, ErrorNote, Switch } from '../../components/ui';
+import { SettingRow as Field } from './SettingRow';
 
 type EmailDraft = Omit<NotifyView['email'], 'enabled' | 'password_set'>;
 type CallbackDraft = { enabled: boolean; services: string; max_attempts: number; backoff_s: number; backoff_max_s: number; timeout_s: number };
@@ -44,19 +45,6 @@ function callbackPatch(d: CallbackDraft): CallbackSettingsPatch {
   };
 }
 
-/** One labelled row; the control gets the label's id (a row may hold a button too, which a wrapping label would take). */
-function Field(props: { label: string; hint?: string; children: (id: string) => ReactNode }) {
-  const id = useId();
-  return (
-    <div className="setting-row">
-      <div className="setting-label">
-        <label htmlFor={id}>{props.label}</label>
-        {props.hint && <div className="hint">{props.hint}</div>}
-      </div>
-      <div className="setting-control">{props.children(id)}</div>
-    </div>
-  );
-}
 
 export function NotificationsSection() {
   const [view, setView] = useState<NotifyView | null>(null);

@@ -1,11 +1,12 @@
 // Settings: binding and port, worker concurrency and the queue, scale-out, limits, data dir with storage and retention, backends,
 // queue types and notifications.
-import { useEffect, useId, useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { Backend, QueueType, Settings } from '../../api/types';
 import { navigate } from '../../app/router';
 import { toast } from '../../app/toasts';
 import { ErrorNote } from '../../components/ui';
 import { StorageGauge } from './StorageGauge';
+import { SettingRow } from './SettingRow';
 import { NotificationsSection } from './Notifications';
 import { settingsStore, useSettings } from './store';
 
@@ -20,19 +21,12 @@ const BEHAVIOURS: Array<[number, string]> = [
   [6, 'node script'],
 ];
 
+/** The settings saved together below: each says when it applies. */
 function Row(props: { label: string; hint?: ReactNode; restart?: boolean; children: (id: string) => ReactNode }) {
-  const id = useId();
   return (
-    <div className="setting-row">
-      <div className="setting-label">
-        <label htmlFor={id}>{props.label}</label>
-        {props.hint && <div className="hint">{props.hint}</div>}
-      </div>
-      <div className="setting-control">
-        {props.children(id)}
-        <span className={`apply-note ${props.restart ? 'restart' : 'live'}`}>{props.restart ? 'applies after a restart' : 'applies at once'}</span>
-      </div>
-    </div>
+    <SettingRow label={props.label} hint={props.hint} applies={props.restart ? 'restart' : 'live'}>
+      {props.children}
+    </SettingRow>
   );
 }
 
