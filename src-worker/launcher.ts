@@ -1,7 +1,7 @@
 // Launcher process: starts task attempts for the server. Linux fork copies the forking process's page tables and
 // makes both sides fault on every page they touch until exec, so a spawn costs in proportion to the spawner's memory;
 // from this small process it costs what a bare `node -e spawn(...)` does, whatever the server holds.
-import { runAttempt, useSpareFiles } from './exec/run';
+import { killGroup, runAttempt, useSpareFiles } from './exec/run';
 import { SpareFiles } from './exec/spare-files';
 import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
 
@@ -34,12 +34,6 @@ process.on('message', (m: LaunchRun) => {
 // The server is gone (stopped or killed): nothing would record what its attempts do, so they stop with it.
 process.on('disconnect', () => {
   spares.clear();
-  for (const pid of groups) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
+  for (const pid of groups) killGroup(pid);
   process.exit(0);
 });

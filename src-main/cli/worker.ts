@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
-import { runAttempt } from '../../src-worker/exec/run';
+import { killGroup, runAttempt } from '../../src-worker/exec/run';
 import type { AttemptOutcome } from '../../src-worker/exec/types';
 import {
   WORKER_API,
@@ -283,14 +283,6 @@ function describeFetchError(error: Error): string {
 function nameInside(dir: string, file: string): string | null {
   const rel = path.relative(dir, file);
   return isPlainFileName(rel) ? rel : null;
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

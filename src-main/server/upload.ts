@@ -53,7 +53,7 @@ interface StreamOptions {
   stop: '' | '.';
 }
 
-function streamForm(req: Request, o: StreamOptions): Promise<{ fields: Array<[string, string]>; files: UploadedFile[] }> {
+function streamForm(req: Request, o: StreamOptions): Promise<ParsedForm> {
   const cleanup = () => fs.promises.rm(o.dir, { recursive: true, force: true });
   const say = (kind: Parameters<Refusal>[0], message: string) => o.refuse(kind, message + o.stop);
   const malformed = (why: string) => say('Invalid', `Malformed request body: ${why}`);
@@ -143,7 +143,7 @@ function streamForm(req: Request, o: StreamOptions): Promise<{ fields: Array<[st
         .then(() => {
           if (failed) return;
           settled();
-          resolve({ fields, files });
+          resolve({ fields, files, cleanup });
         })
         .catch(fail);
     });
@@ -177,12 +177,11 @@ export async function parseUpload(req: Request, tmpDir: string, limits: UploadLi
   }
   // inPlace: the file is written straight into `tmpDir` (its final folder), saving a rename.
   const dir = inPlace ? tmpDir : path.join(tmpDir, crypto.randomBytes(12).toString('hex'));
-  const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
   const policy = uploadPolicyOf(req);
   const caps = limitsFor(req, limits);
   /** Once the form names its Job, that service's own cap. */
   let fileCap = caps.fileBytes;
-  const { fields, files } = await streamForm(req, {
+  const { fields, files, cleanup } = await streamForm(req, {
     dir,
     limits: caps,
     fileCap: () => fileCap,
@@ -204,11 +203,10 @@ export async function parseUpload(req: Request, tmpDir: string, limits: UploadLi
  */
 export async function parseForm(req: Request, tmpDir: string, limits: UploadLimits): Promise<ParsedForm> {
   const dir = path.join(tmpDir, `v1-${crypto.randomBytes(12).toString('hex')}`);
-  const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
   const policy = uploadPolicyOf(req);
   const caps = policy ? { ...limitsFor(req, limits), files: Math.min(policy.files, limits.files) } : limits;
   const fileCap = policy ? Math.min(caps.fileBytes, policy.fileBytesFor(String(req.params.job ?? ''))) : caps.fileBytes;
-  const { fields, files } = await streamForm(req, {
+  return streamForm(req, {
     dir,
     limits: { ...caps, fileBytes: fileCap },
     fileCap: () => fileCap,
@@ -217,5 +215,4 @@ export async function parseForm(req: Request, tmpDir: string, limits: UploadLimi
     refuse: (kind, message) => new AppError(kind, message),
     stop: '.',
   });
-  return { fields, files, cleanup };
 }

@@ -212,7 +212,8 @@ function openMakingFolder(file: string): number | null {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a whole process group (an attempt's process and whatever it started). */
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
     process.kill(-pid, signal);
   } catch {

@@ -32,9 +32,9 @@ export class SpareFiles {
     return fs.openSync(file, 'w');
   }
 
-  /** Removes this process's spare folders (on exit). */
+  /** Removes this process's spare folders (on exit), including those whose first spares are still being made. */
   clear(): void {
-    for (const area of this.ready.keys()) fs.rmSync(area, { recursive: true, force: true });
+    for (const area of new Set([...this.ready.keys(), ...this.making.keys()])) fs.rmSync(area, { recursive: true, force: true });
     this.ready.clear();
   }
 

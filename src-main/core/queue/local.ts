@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { AttemptSpec, AttemptOutcome } from '../../../src-worker/exec/types';
 import type { LaunchReply, LaunchRun } from '../../../src-worker/exec/launch-protocol';
-import { notStarted } from '../../../src-worker/exec/run';
+import { killGroup, notStarted } from '../../../src-worker/exec/run';
 import type { Executor } from '../run/orchestrator';
 
 interface Pending {
@@ -114,13 +114,5 @@ export class LocalExecutor implements Executor {
 
   async close(): Promise<void> {
     await Promise.all(this.launchers.map((l) => l.close()));
-  }
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Gone already.
   }
 }

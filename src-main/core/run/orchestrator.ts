@@ -14,6 +14,7 @@ import { renderCommand } from '../plan/command';
 import { customExitCodes, decideExit, validExitCodes } from '../plan/exits';
 import { ancestorsOf } from '../plan/stages';
 import { killRecordedGroup } from '../security/process-groups';
+import { killGroup } from '../../../src-worker/exec/run';
 
 /** Runs one attempt somewhere (local launcher processes, or a remote worker). */
 export interface Executor {
@@ -220,7 +221,7 @@ export class Orchestrator {
     run.cancelled = true;
     run.stopMessage = message;
     for (const st of run.steps.values()) {
-      if (st.phase === 'running') killGroup(st.pid);
+      if (st.phase === 'running' && st.pid) killGroup(st.pid);
       if (st.phase === 'queued' || st.phase === 'waiting') st.phase = 'skipped';
     }
     for (const q of this.ready) {
@@ -261,7 +262,7 @@ export class Orchestrator {
       for (const st of run.steps.values()) {
         if (st.phase !== 'running') continue;
         st.interrupted = true;
-        killGroup(st.pid);
+        if (st.pid) killGroup(st.pid);
       }
     }
     // Let the stopped attempts record themselves before the store closes (bounded: a remote one may never answer).
@@ -588,7 +589,7 @@ export class Orchestrator {
   private async failed(run: Active, key: string, error: unknown): Promise<void> {
     const st = run.steps.get(key) as StepState;
     console.error(`step ${key} of ${run.sub.uuid} failed inside the engine:`, error);
-    killGroup(st.pid);
+    if (st.pid) killGroup(st.pid);
     st.pid = null;
     st.phase = 'failed';
     const code = (error as { code?: string }).code ?? '';
@@ -831,14 +832,5 @@ function linkOrCopy(from: string, to: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
     fs.copyFileSync(from, to);
-  }
-}
-
-export function killGroup(pid: number | null | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
   }
 }
