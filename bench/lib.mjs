@@ -9,9 +9,16 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(ROOT, 'out', 'main', 'cli.js');
 
+/**
+ * Where bench data folders go: BENCH_DIR, else beside the users' default data folder (the per-user cache on the same
+ * disk), because that is where a server's files live. On an ext4 disk a folder's place matters: creating a directory
+ * in a crowded block group cost 0.6–0.9 ms of kernel time here against ~0.08 ms in the home folder.
+ */
+export const BENCH_DIR = process.env.BENCH_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'aa-workbench-bench');
+
 export function tempDir(prefix) {
-  fs.mkdirSync(path.join(ROOT, 'bench', '.work'), { recursive: true });
-  return fs.mkdtempSync(path.join(ROOT, 'bench', '.work', prefix));
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  return fs.mkdtempSync(path.join(BENCH_DIR, prefix));
 }
 
 /**

@@ -5,7 +5,6 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import type { CoreInternals } from '../core';
-import { AppError, HTTP_STATUS } from '../core/errors';
 import { safeJoin } from '../core/paths';
 import { aaCompatRouter } from './routes/aa-compat';
 import { adminRouter } from './routes/admin';
@@ -16,10 +15,11 @@ import { runDocument } from './routes/v1-runs';
 import { CONFIG_SCHEMA, CONFIG_SCHEMA_PATH } from '../core/config/schema';
 import { securityHeaders } from './middleware/headers';
 import { cors } from './middleware/cors';
-import { serviceGuard } from './middleware/service-guard';
+import { ServiceGuard, serviceGuard } from './middleware/service-guard';
+import { hotRoutes } from './hot-routes';
 import { isStoredFile } from './middleware/files';
 import { answerClientErrors, drain, requireHost } from './middleware/client-errors';
-import { RetryLater } from '../core/security/access';
+import { sendError } from './respond';
 import { removeRuntimeFile, writeRuntimeFile } from '../core/security/runtime-file';
 
 export interface ServerOptions {
@@ -41,14 +41,14 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function createApp(core: CoreInternals, uiDir: string, token: string): express.Express {
+export function createApp(core: CoreInternals, uiDir: string, token: string, guard: ServiceGuard): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(securityHeaders, requireHost);
   // Every service surface: browsers only from allowed origins, then who may call what (keys, quotas, limits).
   const services = ['/analytics_automated', '/api/v1', '/submissions'];
-  app.use(services, cors(() => core.settings().cors_origins), serviceGuard(core));
+  app.use(services, cors(() => core.settings().cors_origins), serviceGuard(guard));
 
   // Completion callbacks carry the native API's run document, links rooted where the client submitted.
   core.callbacks.describeWith((sub, apiBase) => runDocument(core, sub, apiBase));
@@ -88,36 +88,19 @@ export function createApp(core: CoreInternals, uiDir: string, token: string): ex
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'Not found' });
   });
-  // One place maps error kinds to status codes; bodies never carry stack traces.
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    // Already answered (a stalled body got its 408): nothing more can be said on this response.
-    if (res.headersSent) return;
-    if (error instanceof AppError) {
-      // A refusal for too many requests says when to come back; A_A's queue limit clears as jobs finish.
-      if (error.kind === 'TooMany') res.set('Retry-After', String(error instanceof RetryLater ? error.retryAfterS : 30));
-      const body = error.body ?? { error: error.message, ...(error.problems ? { problems: error.problems } : {}) };
-      res.status(HTTP_STATUS[error.kind]).type('application/json').send(JSON.stringify(body));
-      return;
-    }
-    const e = error as { status?: number; type?: string; code?: string; message?: string };
-    if (e.code === 'ENOSPC' || e.code === 'SQLITE_FULL' || e.code === 'EDQUOT') {
-      res.status(507).json({ error: 'Insufficient storage: the server disk is full' });
-      return;
-    }
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json({ error: e.type === 'entity.parse.failed' ? 'Malformed JSON body' : (e.message ?? 'Bad request') });
-      return;
-    }
-    console.error('request failed:', error);
-    res.status(500).json({ error: 'Internal server error' });
-  });
+  // One place maps error kinds to status codes (respond.ts, shared with the hot routes).
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, error));
   return app;
 }
 
 export async function startServer(core: CoreInternals, options: ServerOptions): Promise<RunningServer> {
   const token = options.token ?? crypto.randomBytes(24).toString('base64url');
-  const app = createApp(core, options.uiDir, token);
-  const server = http.createServer({ requireHostHeader: false }, app);
+  const guard = new ServiceGuard(core);
+  const app = createApp(core, options.uiDir, token, guard);
+  const hot = hotRoutes(core, guard);
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
+    if (!hot(req, res)) void app(req, res);
+  });
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // large uploads may take long; idle sockets are still reaped
   server.keepAliveTimeout = 5_000;

@@ -1,4 +1,5 @@
 // A_A-compatible POST /submission: validation order, exact error bodies, all-or-nothing, batches, quotas.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -214,6 +215,52 @@ describe('POST /analytics_automated/submission/', () => {
     const input = batch.body.submissions[0].input_file as string;
     expect(input).toMatch(/^\/submissions\/[^/]+\/passwd$/);
     expect(fs.existsSync(path.join(t.dataDir, input))).toBe(true);
+  });
+
+  it('stores uploads byte for byte, whether held until the part ends or streamed (past 64 KiB)', async () => {
+    for (const size of [1, 64 * 1024, 64 * 1024 + 1, 3 * 1024 * 1024 + 17]) {
+      const content = crypto.randomBytes(size);
+      const r = await postSubmission(t.url, job1, { name: `blob${size}.bin`, content });
+      expect(r.status).toBe(201);
+      const batch = await getJson(`${t.url}/analytics_automated/submission/${r.body.UUID}`);
+      const stored = fs.readFileSync(path.join(t.dataDir, batch.body.submissions[0].input_file));
+      expect(stored.equals(content)).toBe(true);
+      const download = await fetch(t.url + batch.body.submissions[0].input_file);
+      expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
+    }
+  });
+
+  it('answers intake and batch polls with the same headers and bodies on every spelling of their routes', async () => {
+    const posted = await fetch(`${t.url}/analytics_automated/submission.json?format=json`, {
+      method: 'POST',
+      body: (() => {
+        const form = new FormData();
+        for (const [k, v] of Object.entries(job1)) form.append(k, v);
+        form.append('input_data', new Blob(['abc']), 'x.txt');
+        return form;
+      })(),
+    });
+    expect(posted.status).toBe(201);
+    expect(posted.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(posted.headers.get('x-content-type-options')).toBe('nosniff');
+    const { UUID } = (await posted.json()) as { UUID: string };
+    const spellings = [`/submission/${UUID}`, `/submission/${UUID}/`, `/submission/${UUID}.json`, `/submission/${UUID}?format=json`];
+    const bodies = [];
+    for (const p of spellings) {
+      const res = await fetch(`${t.url}/analytics_automated${p}`);
+      expect(res.status, p).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      bodies.push(await res.text());
+    }
+    expect(new Set(bodies).size).toBe(1);
+    // HEAD answers the headers only.
+    const head = await fetch(`${t.url}/analytics_automated/submission/${UUID}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const unknown = await fetch(`${t.url}/analytics_automated/submission/00000000-0000-0000-0000-000000000000`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: 'Not found.' });
   });
 
   it('never serves files outside the submissions folder', async () => {

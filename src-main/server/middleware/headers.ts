@@ -1,4 +1,5 @@
 // Security headers on every response: no sniffing, no framing, a content policy for the UI and a stricter one elsewhere.
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 const BASE = {
@@ -18,12 +19,17 @@ const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 // Result files are untrusted: opened in a browser, they run nothing.
 const FILE_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
+const BASE_ENTRIES = Object.entries(BASE);
 const API_PREFIXES = ['/api/', '/analytics_automated'];
 
+/** Sets the headers for a response to a request for `pathname`. */
+export function applySecurityHeaders(res: ServerResponse, pathname: string): void {
+  for (const [name, value] of BASE_ENTRIES) res.setHeader(name, value);
+  const policy = pathname.startsWith('/submissions/') ? FILE_POLICY : API_PREFIXES.some((x) => pathname.startsWith(x)) ? API_POLICY : UI_POLICY;
+  res.setHeader('Content-Security-Policy', policy);
+}
+
 export function securityHeaders(req: Request, res: Response, next: NextFunction): void {
-  res.set(BASE);
-  const p = req.path;
-  const policy = p.startsWith('/submissions/') ? FILE_POLICY : API_PREFIXES.some((x) => p.startsWith(x)) ? API_POLICY : UI_POLICY;
-  res.set('Content-Security-Policy', policy);
+  applySecurityHeaders(res, req.path);
   next();
 }

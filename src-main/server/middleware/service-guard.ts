@@ -2,6 +2,7 @@
 // then API keys scoped to services (public services excepted) and quotas. Also stops intake while shutting down,
 // refuses uploads when the disk is nearly full and sets each request's upload limits.
 import type net from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Core } from '../../core/api';
 import { ApiKeys, type ApiKeyInfo } from '../../core/security/api-keys';
@@ -9,6 +10,7 @@ import { ServicePolicies } from '../../core/security/service-policy';
 import { RateLimiter } from '../../core/security/rate-limit';
 import { accessProblem, freeBytes, insufficientStorage, type ServiceCaller } from '../../core/security/access';
 import { HTTP_STATUS, type AppError } from '../../core/errors';
+import { sendJson } from '../respond';
 import { clientIp, isLoopback } from '../client-ip';
 import { setUploadPolicy } from './upload-policy';
 import { SOCKET_IDLE_MS } from './client-errors';
@@ -43,23 +45,44 @@ export function servicesInPath(pathname: string): { names: string[]; uuids: stri
   return { names, uuids };
 }
 
+/** Which service surface a request addresses: the A_A-compatible routes, the native API or result files. */
+export type Surface = 'aa' | 'native' | 'files';
+
+const SURFACE_OF_MOUNT: Record<string, Surface> = { '/analytics_automated': 'aa', '/api/v1': 'native', '/submissions': 'files' };
+
+/** What the guard reads of a request beyond its headers and socket. */
+export interface GuardTarget {
+  surface: Surface;
+  /** The path under the surface's mount (`/submission/<uuid>` for `/analytics_automated/submission/<uuid>`). */
+  path: string;
+  /** `?api_key=` of the URL (taken on GET downloads only). */
+  apiKeyParam: string | null;
+}
+
+/** A request the guard turned away: either a status and message, or an error that intake itself would raise. */
+export type Refusal = { status: number; message: string; headers?: Record<string, string> } | { error: AppError };
+
+/** A_A clients know DRF's `{"detail": …}` for refusals; the other surfaces answer `{"error": …}`. */
+export const refusalBody = (surface: Surface, message: string): Record<string, string> =>
+  surface === 'aa' ? { detail: message } : { error: message };
+
 /** The key a request presents: `X-API-Key`, `Authorization: Bearer`, or `?api_key=` on downloads (GET). */
-function presentedKey(req: Request): string | null {
+function presentedKey(req: IncomingMessage, apiKeyParam: string | null): string | null {
   const header = req.headers['x-api-key'];
   if (typeof header === 'string' && header.trim()) return header.trim();
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  if (req.method === 'GET' && typeof req.query.api_key === 'string') return req.query.api_key;
+  if (req.method === 'GET' && apiKeyParam !== null) return apiKeyParam;
   return null;
 }
 
 /** The server has stopped listening: it is shutting down and only finishes what it has. */
-function draining(req: Request): boolean {
+function draining(req: IncomingMessage): boolean {
   const server = (req.socket as net.Socket & { server?: net.Server }).server;
   return server !== undefined && !server.listening;
 }
 
-function hostName(req: Request): string {
+function hostName(req: IncomingMessage): string {
   const host = req.headers.host ?? '';
   return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
 }
@@ -68,63 +91,67 @@ function hostName(req: Request): string {
  * A body that stops arriving is answered 408 and its connection closed, whichever parser reads it: a stalled
  * client must not hold a connection and a half-written upload. Once the body is in, the usual idle limit is back.
  */
-function refuseStalledBody(req: Request, res: Response, idleMs: number): void {
+function refuseStalledBody(req: IncomingMessage, res: ServerResponse, idleMs: number): void {
   req.setTimeout(idleMs, () => {
     if (req.complete) {
       req.socket.setTimeout(SOCKET_IDLE_MS);
       return;
     }
-    if (!res.headersSent) res.status(408).set('Connection', 'close').json({ error: `Request body stalled: nothing arrived for ${idleMs} ms` });
+    if (!res.headersSent) sendJson(res, 408, { error: `Request body stalled: nothing arrived for ${idleMs} ms` }, { Connection: 'close' });
     // The parser would wait for bytes that never come; closing the connection ends it (and cleans its upload up).
     if (res.writableFinished) req.socket.destroy();
     else res.once('finish', () => req.socket.destroy());
   });
 }
 
-export function serviceGuard(core: Core) {
-  const keys = new ApiKeys(core.db);
-  const policies = new ServicePolicies(core.db);
-  const limiter = new RateLimiter();
+/**
+ * Who may call which service, decided once per request for every surface. On admission it records the caller and,
+ * for intake, the request's upload limits, and arms the stalled-body timer.
+ */
+export class ServiceGuard {
+  private readonly keys: ApiKeys;
+  private readonly policies: ServicePolicies;
+  private readonly limiter = new RateLimiter();
 
-  // A_A clients know DRF's `{"detail": …}` for refusals; the other surfaces answer `{"error": …}`.
-  const refuse = (req: Request, res: Response, status: number, message: string, headers: Record<string, string> = {}) => {
-    res.set(headers);
-    res.status(status).json(req.baseUrl === '/analytics_automated' ? { detail: message } : { error: message });
-  };
-  const refuseWith = (req: Request, res: Response, error: AppError) => refuse(req, res, HTTP_STATUS[error.kind], error.message);
+  constructor(private readonly core: Core) {
+    this.keys = new ApiKeys(core.db);
+    this.policies = new ServicePolicies(core.db);
+  }
 
-  return (req: Request, res: Response, next: NextFunction): void => {
+  /** Null when the request may go on; else why not. */
+  admit(req: IncomingMessage, res: ServerResponse, target: GuardTarget): Refusal | null {
+    const { core, keys, policies, limiter } = this;
     const s = core.settings();
-    const inPath = servicesInPath(req.baseUrl === '/submissions' ? `/${req.path}` : req.path);
+    const inPath = servicesInPath(target.path);
     // A POST naming a run (cancel) is not intake: it stays possible while draining or with a full disk.
     const intake = req.method === 'POST' && inPath.uuids.length === 0;
     if (intake && draining(req)) {
-      return refuse(req, res, 503, 'The server is shutting down; submit again shortly.', { 'Retry-After': '5', Connection: 'close' });
+      return { status: 503, message: 'The server is shutting down; submit again shortly.', headers: { 'Retry-After': '5', Connection: 'close' } };
     }
 
     let caller: ServiceCaller = { key: null, keysRequired: false };
     if (!s.lan_publish) {
       if (!isLoopback(req)) {
-        return refuse(req, res, 403, 'Services are published on this computer only; the analyst can publish them on the LAN in the workbench.');
+        return { status: 403, message: 'Services are published on this computer only; the analyst can publish them on the LAN in the workbench.' };
       }
       // A web page that rebinds its own name to 127.0.0.1 still sends that name: only loopback names reach the services.
-      if (!LOOPBACK_HOST.test(hostName(req))) return refuse(req, res, 403, `Host ${hostName(req)} is not served here.`);
+      if (!LOOPBACK_HOST.test(hostName(req))) return { status: 403, message: `Host ${hostName(req)} is not served here.` };
     } else {
-      const presented = presentedKey(req);
+      const presented = presentedKey(req, target.apiKeyParam);
       let key: ApiKeyInfo | null = null;
       if (presented !== null) {
         key = keys.verify(presented);
-        if (!key) return refuse(req, res, 401, 'Invalid or revoked API key.', { 'WWW-Authenticate': 'Bearer' });
+        if (!key) return { status: 401, message: 'Invalid or revoked API key.', headers: { 'WWW-Authenticate': 'Bearer' } };
       }
       const perClient = s.client_requests_per_minute;
       if (perClient !== null) {
         const t = limiter.take(`client:${clientIp(req)}`, perClient);
-        if (!t.ok) return refuse(req, res, 429, `Too many requests from ${clientIp(req)}: at most ${perClient} a minute.`, { 'Retry-After': String(t.retryAfterS) });
+        if (!t.ok) return { status: 429, message: `Too many requests from ${clientIp(req)}: at most ${perClient} a minute.`, headers: { 'Retry-After': String(t.retryAfterS) } };
       }
       const perKey = key ? (key.requests_per_minute ?? s.key_requests_per_minute) : null;
       if (key && perKey !== null) {
         const t = limiter.take(`key:${key.id}`, perKey);
-        if (!t.ok) return refuse(req, res, 429, `Too many requests with API key ${key.prefix}: at most ${perKey} a minute.`, { 'Retry-After': String(t.retryAfterS) });
+        if (!t.ok) return { status: 429, message: `Too many requests with API key ${key.prefix}: at most ${perKey} a minute.`, headers: { 'Retry-After': String(t.retryAfterS) } };
       }
       caller = { key, keysRequired: true };
 
@@ -132,24 +159,25 @@ export function serviceGuard(core: Core) {
       const named = inPath.names.length > 0 || inPath.uuids.length > 0;
       if (services.length > 0) {
         const problem = accessProblem(caller, services, policies);
-        if (problem) return refuseWith(req, res, problem);
+        if (problem) return { status: HTTP_STATUS[problem.kind], message: problem.message };
       } else if (!key && !(intake && !named && policies.anyPublic())) {
         // Listings, unknown UUIDs and intake with no public service to aim at: a key first.
-        return refuse(req, res, 401, 'An API key is required: send it as X-API-Key or Authorization: Bearer.', { 'WWW-Authenticate': 'Bearer' });
+        return { status: 401, message: 'An API key is required: send it as X-API-Key or Authorization: Bearer.', headers: { 'WWW-Authenticate': 'Bearer' } };
       }
     }
 
     if (intake) {
       const free = freeBytes(core.paths.root);
       // Answered like intake's own refusals (`{"error": …}`), which this one only makes earlier.
-      if (free !== null && free < s.min_free_bytes) return next(insufficientStorage(free, s.min_free_bytes));
+      if (free !== null && free < s.min_free_bytes) return { error: insufficientStorage(free, s.min_free_bytes) };
       const capOf = (job: string) => policies.get(job).upload_limit_bytes ?? s.upload_limit_bytes;
+      const stored = policies.list();
       // Before the form names its Job, a caller without a key can only be aiming at a public service.
       const ceiling = inPath.names.length > 0
         ? Math.max(...inPath.names.map(capOf))
         : caller.keysRequired && !caller.key
-          ? Math.max(0, ...policies.list().filter((p) => p.public).map((p) => capOf(p.job_name)))
-          : Math.max(s.upload_limit_bytes, ...policies.list().map((p) => capOf(p.job_name)));
+          ? Math.max(0, ...stored.filter((p) => p.public).map((p) => p.upload_limit_bytes ?? s.upload_limit_bytes))
+          : Math.max(s.upload_limit_bytes, ...stored.map((p) => p.upload_limit_bytes ?? s.upload_limit_bytes));
       setUploadPolicy(req, {
         fileBytes: ceiling,
         fields: s.upload_max_fields,
@@ -160,13 +188,25 @@ export function serviceGuard(core: Core) {
       refuseStalledBody(req, res, s.upload_idle_timeout_ms);
     }
     callers.set(req, caller);
-    next();
+    return null;
+  }
+}
+
+/** The guard as Express middleware for the surfaces mounted at `/analytics_automated`, `/api/v1` and `/submissions`. */
+export function serviceGuard(guard: ServiceGuard) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const surface = SURFACE_OF_MOUNT[req.baseUrl] ?? 'native';
+    const apiKeyParam = typeof req.query.api_key === 'string' ? req.query.api_key : null;
+    const refusal = guard.admit(req, res, { surface, path: req.path, apiKeyParam });
+    if (!refusal) return next();
+    if ('error' in refusal) return next(refusal.error);
+    sendJson(res, refusal.status, refusalBody(surface, refusal.message), refusal.headers);
   };
 }
 
 // Who the guard let in, for the intake routes to hand to the core with the form (which names the services).
-const callers = new WeakMap<Request, ServiceCaller>();
+const callers = new WeakMap<IncomingMessage, ServiceCaller>();
 
-export function callerOf(req: Request): ServiceCaller | undefined {
+export function callerOf(req: IncomingMessage): ServiceCaller | undefined {
   return callers.get(req);
 }

@@ -1,5 +1,5 @@
 // The upload limits the service guard sets for one request, read by the multipart parser.
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 
 export interface UploadPolicy {
   /** Largest file, bytes, before the Job is known (the most any service this caller may use allows). */
@@ -11,12 +11,12 @@ export interface UploadPolicy {
   fileBytesFor(jobName: string): number;
 }
 
-const policies = new WeakMap<Request, UploadPolicy>();
+const policies = new WeakMap<IncomingMessage, UploadPolicy>();
 
-export function setUploadPolicy(req: Request, policy: UploadPolicy): void {
+export function setUploadPolicy(req: IncomingMessage, policy: UploadPolicy): void {
   policies.set(req, policy);
 }
 
-export function uploadPolicyOf(req: Request): UploadPolicy | undefined {
+export function uploadPolicyOf(req: IncomingMessage): UploadPolicy | undefined {
   return policies.get(req);
 }

@@ -1,6 +1,7 @@
 // A_A-compatible routes under /analytics_automated/ (reference §2): same paths, fields, codes and bodies.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Request, type Response, type NextFunction } from 'express';
 import { v1 as uuid1 } from 'uuid';
 import type { CoreInternals } from '../../core';
@@ -14,6 +15,7 @@ import { CONFIGURATION_TYPES } from '../../core/model/types';
 import { parseUpload, DEFAULT_UPLOAD_LIMITS } from '../upload';
 import { clientIp } from '../client-ip';
 import { callerOf } from '../middleware/service-guard';
+import { sendJson } from '../respond';
 
 const NOT_FOUND = { detail: 'Not found.' };
 const UUID = '([^/]{8}-[^/]{4}-[^/]{4}-[^/]{4}-[^/]{12})';
@@ -28,83 +30,75 @@ const wrap =
       .catch(next);
   };
 
-/**
- * Compact JSON exactly as DRF renders it. Written directly rather than through Express's send, which re-parses the
- * content type and checks freshness on every call: these routes are what polling clients hit most.
- */
-const send = (res: Response, status: number, body: unknown): void => {
-  const json = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
-  res.end(res.req.method === 'HEAD' ? undefined : json);
-};
-
 /** `/submissions/<path under the submissions folder>`, the URL A_A's FileField gives. */
 export const fileUrl = (relPath: string): string => '/' + relPath.split(/[\\/]/).map(encodeURIComponent).join('/');
+
+const submissionOutput = (core: CoreInternals, s: SubmissionBrief) => ({
+  submission_name: s.submission_name,
+  job_name: s.job_name,
+  UUID: s.uuid,
+  state: STATUS_LABELS[s.status],
+  last_message: s.last_message,
+  email: s.email,
+  input_file: fileUrl(s.input_path),
+  results: core.runs.results(s.id).map((r) => ({
+    task: r.task_id,
+    name: r.name,
+    message: r.message,
+    step: r.step,
+    data_path: fileUrl(r.path),
+  })),
+});
+
+/** `POST submission/`: the upload streams straight into the folder of the submission it will become; a refusal removes it. */
+export async function acceptSubmission(core: CoreInternals, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const settings = core.settings();
+  const uuid = uuid1();
+  const folder = path.join(core.paths.uploads, uuid);
+  let accepted = false;
+  try {
+    const upload = await parseUpload(req, folder, { ...DEFAULT_UPLOAD_LIMITS, fileBytes: settings.upload_limit_bytes }, 'input_data', true);
+    const result = await core.submitAa(upload.form, { ip: clientIp(req), submissionUuid: uuid, caller: callerOf(req) });
+    accepted = true;
+    sendJson(res, 201, { UUID: result.batch_uuid, submission_name: result.submission_name });
+  } finally {
+    if (!accepted) await fs.promises.rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** `GET submission/<batch UUID>`: the batch's state and each submission's results. */
+export function answerBatch(core: CoreInternals, res: ServerResponse, uuid: string): void {
+  const batch = core.runs.batch(uuid);
+  if (!batch) return sendJson(res, 404, NOT_FOUND);
+  sendJson(res, 200, {
+    UUID: batch.uuid,
+    state: STATUS_LABELS[batch.status],
+    submissions: core.runs.briefsOfBatch(batch.id).map((s) => submissionOutput(core, s)),
+  });
+}
+
+/** The batch routes' paths (after the mount), with the UUID as group 1. */
+export const BATCH_PATH = new RegExp(`^/submission/${UUID}(?:\\.json)?/?$`);
+export const SUBMIT_PATHS = ['/submission/', '/submission', '/submission.json'];
 
 export function aaCompatRouter(core: CoreInternals): Router {
   const router = Router();
 
-  const submissionOutput = (s: SubmissionBrief) => ({
-    submission_name: s.submission_name,
-    job_name: s.job_name,
-    UUID: s.uuid,
-    state: STATUS_LABELS[s.status],
-    last_message: s.last_message,
-    email: s.email,
-    input_file: fileUrl(s.input_path),
-    results: core.runs.results(s.id).map((r) => ({
-      task: r.task_id,
-      name: r.name,
-      message: r.message,
-      step: r.step,
-      data_path: fileUrl(r.path),
-    })),
-  });
-
-  const submit = wrap(async (req, res) => {
-    const settings = core.settings();
-    // The upload streams straight into the folder of the submission it will become; a rejection removes it.
-    const uuid = uuid1();
-    const folder = path.join(core.paths.uploads, uuid);
-    let accepted = false;
-    try {
-      const upload = await parseUpload(
-        req,
-        folder,
-        { ...DEFAULT_UPLOAD_LIMITS, fileBytes: settings.upload_limit_bytes },
-        'input_data',
-        true,
-      );
-      const result = await core.submitAa(upload.form, { ip: clientIp(req), submissionUuid: uuid, caller: callerOf(req) });
-      accepted = true;
-      send(res, 201, { UUID: result.batch_uuid, submission_name: result.submission_name });
-    } finally {
-      if (!accepted) await fs.promises.rm(folder, { recursive: true, force: true });
-    }
-  });
-  router.post(['/submission/', '/submission', '/submission.json'], submit);
+  router.post(SUBMIT_PATHS, wrap((req, res) => acceptSubmission(core, req, res)));
 
   router.get(new RegExp(`^/submission/single/${UUID}(?:\\.json)?/?$`), (req, res) => {
     const sub = core.runs.brief(String(req.params[0]));
-    if (!sub) return send(res, 404, NOT_FOUND);
-    send(res, 200, submissionOutput(sub));
+    if (!sub) return sendJson(res, 404, NOT_FOUND);
+    sendJson(res, 200, submissionOutput(core, sub));
   });
 
-  router.get(new RegExp(`^/submission/${UUID}(?:\\.json)?/?$`), (req, res) => {
-    const batch = core.runs.batch(String(req.params[0]));
-    if (!batch) return send(res, 404, NOT_FOUND);
-    send(res, 200, {
-      UUID: batch.uuid,
-      state: STATUS_LABELS[batch.status],
-      submissions: core.runs.briefsOfBatch(batch.id).map(submissionOutput),
-    });
-  });
+  router.get(BATCH_PATH, (req, res) => answerBatch(core, res, String(req.params[0])));
 
   router.get(['/job/', '/job', '/job.json'], (req, res) => {
     const jobs = listJobs(core.db).sort((a, b) => a.id - b.id);
     const page = req.query.page === undefined ? 1 : Number(req.query.page);
     const pages = Math.max(1, Math.ceil(jobs.length / PAGE_SIZE));
-    if (!Number.isInteger(page) || page < 1 || page > pages) return send(res, 404, { detail: 'Invalid page.' });
+    if (!Number.isInteger(page) || page < 1 || page > pages) return sendJson(res, 404, { detail: 'Invalid page.' });
     const base = `${req.protocol}://${req.get('host')}${req.baseUrl}${req.path}`;
     const link = (p: number) => {
       const q = new URLSearchParams(req.query as Record<string, string>);
@@ -113,7 +107,7 @@ export function aaCompatRouter(core: CoreInternals): Router {
       const qs = q.toString();
       return qs ? `${base}?${qs}` : base;
     };
-    send(res, 200, {
+    sendJson(res, 200, {
       count: jobs.length,
       next: page < pages ? link(page + 1) : null,
       previous: page > 1 ? link(page - 1) : null,
@@ -124,9 +118,9 @@ export function aaCompatRouter(core: CoreInternals): Router {
   // A_A's job name pattern is `.+` with no end anchor: `job/job1.json` looks up "job1.json".
   router.get(/^\/job\/(.+)$/, (req, res) => {
     const job = core.lookup.job(decodeURIComponent(String(req.params[0])));
-    if (!job) return send(res, 404, NOT_FOUND);
+    if (!job) return sendJson(res, 404, NOT_FOUND);
     const steps = [...job.steps].sort((a, b) => a.ordering - b.ordering);
-    send(res, 200, {
+    sendJson(res, 200, {
       name: job.name,
       steps: steps.map((s) => ({
         task: {
@@ -144,7 +138,7 @@ export function aaCompatRouter(core: CoreInternals): Router {
 
   router.get(['/endpoints/', '/endpoints', '/endpoints.json'], (_req, res) => {
     const jobs = listJobs(core.db).sort((a, b) => a.id - b.id);
-    send(res, 200, {
+    sendJson(res, 200, {
       jobs: jobs.map(
         (job) =>
           `/submission/&job=${job.name}&submission_name=[STRING]&email=[EMAIL_STRING]&input_data=[FILE]` +
@@ -164,10 +158,10 @@ export function aaCompatRouter(core: CoreInternals): Router {
     }
     const body: Record<string, number | null> = {};
     for (const [job, samples] of byJob) body[job] = typicalSeconds(samples);
-    send(res, 200, body);
+    sendJson(res, 200, body);
   });
 
-  router.use((_req, res) => send(res, 404, NOT_FOUND));
+  router.use((_req, res) => sendJson(res, 404, NOT_FOUND));
   router.use((error: unknown, _req: Request, _res: Response, next: NextFunction) => next(error));
   return router;
 }
