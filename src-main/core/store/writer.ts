@@ -24,6 +24,10 @@ export class GroupWriter {
   private scheduled = false;
   private closed = false;
   private walFd: number | null = null;
+  /** Runs one write in its own savepoint (better-sqlite3 nests a transaction function as a savepoint). */
+  private readonly savepoint: (fn: () => unknown) => unknown;
+  /** Runs a batch in one transaction; built once, as building costs more than a small write. */
+  private readonly commit: (batch: Pending[], outcomes: Array<{ ok: boolean; value: unknown }>) => void;
 
   constructor(
     private readonly db: Db,
@@ -31,6 +35,16 @@ export class GroupWriter {
     private readonly dbFile: string,
   ) {
     db.pragma('synchronous = NORMAL');
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
+    this.commit = db.transaction((batch: Pending[], outcomes: Array<{ ok: boolean; value: unknown }>) => {
+      for (const p of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.savepoint(p.fn) });
+        } catch (error) {
+          outcomes.push({ ok: false, value: error });
+        }
+      }
+    });
   }
 
   /** `durable`: the promise resolves once the commit is fsynced (accepted submissions). */
@@ -52,17 +66,8 @@ export class GroupWriter {
     if (batch.length === 0) return;
     this.queue = [];
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
-    const savepoint = this.db.transaction((fn: () => unknown) => fn());
     try {
-      this.db.transaction(() => {
-        for (const p of batch) {
-          try {
-            outcomes.push({ ok: true, value: savepoint(p.fn) });
-          } catch (error) {
-            outcomes.push({ ok: false, value: error });
-          }
-        }
-      })();
+      this.commit(batch, outcomes);
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;

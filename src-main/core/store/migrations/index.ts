@@ -314,6 +314,10 @@ CREATE TABLE schedule (
 );
 `;
 
+// The status index duplicated the first column of submission_finished (status, finished_at), which serves every
+// status-only query; each run's state changes no longer update it.
+const m007 = `DROP INDEX submission_status;`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: m001 },
   { version: 2, name: 'native service API', sql: m002 },
@@ -321,4 +325,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 4, name: 'scale-out workers', sql: m004 },
   { version: 5, name: 'notifications and schedules', sql: m005 },
   { version: 6, name: 'configuration stamp', sql: m006 },
+  { version: 7, name: 'one status index', sql: m007 },
 ];
