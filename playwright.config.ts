@@ -3,6 +3,7 @@ import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
   testDir: 'test/e2e',
+  globalSetup: './test/support/scratch-root.ts',
   workers: 1,
   fullyParallel: false,
   timeout: 180_000,
