@@ -65,14 +65,21 @@ export function parsePolicyPatch(body: unknown): Partial<Omit<ServicePolicy, 'jo
   return patch as Partial<Omit<ServicePolicy, 'job_name'>>;
 }
 
+/**
+ * Bumped by every write of any instance. Policies are written only through this class, in the server's process, so
+ * the instances (guard, intake, admin routes) cache what they read and drop it when the number moves; intake reads
+ * them several times per request.
+ */
+let written = 0;
+
 export class ServicePolicies {
   private readonly s;
+  /** The whole table (one row per service with a policy), read again after any write. */
+  private cached: { at: number; byJob: Map<string, ServicePolicy> } = { at: -1, byJob: new Map() };
 
   constructor(db: Db) {
     this.s = {
-      get: db.prepare('SELECT * FROM service_policy WHERE job_name = ?'),
       list: db.prepare('SELECT * FROM service_policy ORDER BY job_name'),
-      anyPublic: db.prepare('SELECT 1 FROM service_policy WHERE public = 1 LIMIT 1'),
       upsert: db.prepare(
         `INSERT INTO service_policy (job_name, public, upload_limit_bytes, max_active, deadline_s, retain_days, retain_count, retain_bytes)
          VALUES (@job_name, @public, @upload_limit_bytes, @max_active, @deadline_s, @retain_days, @retain_count, @retain_bytes)
@@ -91,23 +98,32 @@ export class ServicePolicies {
 
   /** The policy of a service; the defaults when the analyst has set none. */
   get(jobName: string): ServicePolicy {
-    const row = this.s.get.get(jobName) as PolicyRow | undefined;
-    return row ? { ...row, public: row.public === 1 } : defaultPolicy(jobName);
+    const policy = this.stored().get(jobName);
+    return policy ? { ...policy } : defaultPolicy(jobName);
   }
 
   /** Only services with a stored policy. */
   list(): ServicePolicy[] {
-    return (this.s.list.all() as PolicyRow[]).map((row) => ({ ...row, public: row.public === 1 }));
+    return [...this.stored().values()].map((p) => ({ ...p }));
   }
 
   anyPublic(): boolean {
-    return this.s.anyPublic.get() !== undefined;
+    return this.list().some((p) => p.public);
   }
 
   update(jobName: string, patch: Partial<Omit<ServicePolicy, 'job_name'>>): ServicePolicy {
     const next: ServicePolicy = { ...this.get(jobName), ...patch, job_name: jobName };
     this.s.upsert.run({ ...next, public: next.public ? 1 : 0 });
+    written++;
     return next;
+  }
+
+  private stored(): Map<string, ServicePolicy> {
+    if (this.cached.at !== written) {
+      const rows = this.s.list.all() as PolicyRow[];
+      this.cached = { at: written, byJob: new Map(rows.map((row) => [row.job_name, { ...row, public: row.public === 1 }])) };
+    }
+    return this.cached.byJob;
   }
 
   /** Unfinished submissions of one service. */
@@ -123,5 +139,6 @@ export class ServicePolicies {
   /** Back to the defaults. */
   reset(jobName: string): void {
     this.s.remove.run(jobName);
+    written++;
   }
 }
