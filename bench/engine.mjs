@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ROOT, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, rssKb, machine, recordSection, cpuTimes } from './lib.mjs';
+import { ROOT, tempDir, startServer, runCli, admin, request, pool, now, sleep, percentile, round, rssKb, machine, recordSection, cpuTimes, submitAa, untilComplete } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const KIB = crypto.randomBytes(512).toString('hex'); // 1 KiB of text
@@ -34,19 +34,7 @@ async function prepared({ paused = false } = {}) {
   return { server, dataDir };
 }
 
-const submit = async (url, job, i) => {
-  const { body, ctype } = multipart(
-    [
-      ['job', job],
-      ['submission_name', `b${i}`],
-      ['email', 'bench@example.org'],
-    ],
-    Buffer.from(KIB),
-  );
-  const r = await request('POST', `${url}/analytics_automated/submission/`, body, { 'Content-Type': ctype });
-  if (r.status !== 201) throw new Error(`POST ${r.status} ${r.body}`);
-  return JSON.parse(r.body).UUID;
-};
+const submit = (url, job, i) => submitAa(url, job, i, Buffer.from(KIB));
 
 /** Accepted submissions/s, and the server's CPU time per submission (user and kernel, ms). */
 async function intakeRate(url, clients, n, pid) {
@@ -90,15 +78,7 @@ async function serial(url, job, n, pollMs) {
   for (let i = 0; i < n; i++) {
     const t0 = now();
     const uuid = await submit(url, job, i);
-    await sleep(Math.random() * pollMs);
-    let done;
-    for (;;) {
-      const r = await request('GET', `${url}/analytics_automated/submission/${uuid}`);
-      done = JSON.parse(r.body);
-      if (done.state === 'Complete') break;
-      if (done.state === 'Error' || done.state === 'Crash') throw new Error(`${job} ${uuid}: ${r.body}`);
-      await sleep(pollMs);
-    }
+    const done = await untilComplete(url, uuid, pollMs, Math.random() * pollMs);
     times.push(now() - t0);
     // The server's own record of the run: accepted to finished (ms resolution), free of the client's polling.
     const run = JSON.parse((await request('GET', `${url}/api/v1/runs/${done.submissions[0].UUID}`)).body);

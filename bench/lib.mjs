@@ -92,6 +92,29 @@ export function request(method, url, body, headers = {}) {
   });
 }
 
+/** POSTs one A_A submission (multipart, `content` as input_data) to `job`; resolves to the batch UUID. */
+export async function submitAa(url, job, i, content) {
+  const { body, ctype } = multipart([['job', job], ['submission_name', `b${i}`], ['email', 'bench@example.org']], content);
+  const r = await request('POST', `${url}/analytics_automated/submission/`, body, { 'Content-Type': ctype });
+  if (r.status !== 201) throw new Error(`POST ${r.status} ${r.body}`);
+  return JSON.parse(r.body).UUID;
+}
+
+/**
+ * Polls the A_A batch route every `pollMs` (the first poll after `firstMs`) until the batch is Complete; throws on
+ * Error or Crash. Resolves to the last batch document.
+ */
+export async function untilComplete(url, uuid, pollMs, firstMs = pollMs) {
+  await sleep(firstMs);
+  for (;;) {
+    const r = await request('GET', `${url}/analytics_automated/submission/${uuid}`);
+    const batch = JSON.parse(r.body);
+    if (batch.state === 'Complete') return batch;
+    if (batch.state === 'Error' || batch.state === 'Crash') throw new Error(`${uuid}: ${r.body}`);
+    await sleep(pollMs);
+  }
+}
+
 export function admin(server, method, route, json) {
   const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
   return request(method, `${server.url}/api/admin${route}`, body, {

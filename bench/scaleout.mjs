@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, CLI, tempDir, startServer, runCli, admin, request, multipart, pool, now, sleep, percentile, round, machine, recordSection, cpuMs } from './lib.mjs';
+import { ROOT, CLI, tempDir, startServer, runCli, admin, pool, now, sleep, percentile, round, machine, recordSection, cpuMs, submitAa, untilComplete } from './lib.mjs';
 
 const Database = createRequire(path.join(ROOT, 'package.json'))('better-sqlite3');
 const quick = process.argv.includes('--quick');
@@ -84,12 +84,7 @@ async function prepared(extra = []) {
   return { server, dataDir, token, db: new Database(path.join(dataDir, 'workbench.sqlite'), { readonly: true }) };
 }
 
-const submit = async (url, job, i) => {
-  const { body, ctype } = multipart([['job', job], ['submission_name', `b${i}`], ['email', 'bench@example.org']], Buffer.from(KIB));
-  const r = await request('POST', `${url}/analytics_automated/submission/`, body, { 'Content-Type': ctype });
-  if (r.status !== 201) throw new Error(`POST ${r.status} ${r.body}`);
-  return JSON.parse(r.body).UUID;
-};
+const submit = (url, job, i) => submitAa(url, job, i, Buffer.from(KIB));
 
 /** `n` one-step jobs posted by 8 clients; jobs/s from the first POST to the last completion (read from SQLite). */
 async function burst(ctx, n, workerPids = []) {
@@ -117,13 +112,7 @@ async function serial(url, job, n) {
   for (let i = 0; i < n; i++) {
     const t0 = now();
     const uuid = await submit(url, job, i);
-    for (;;) {
-      const r = await request('GET', `${url}/analytics_automated/submission/${uuid}`);
-      const state = JSON.parse(r.body).state;
-      if (state === 'Complete') break;
-      if (state === 'Error' || state === 'Crash') throw new Error(`${job} ${uuid}: ${r.body}`);
-      await sleep(1);
-    }
+    await untilComplete(url, uuid, 1, 0);
     times.push(now() - t0);
   }
   return percentile(times, 50);
