@@ -8,6 +8,12 @@ import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
 // Set only so that Electron's binary would run this file as Node; the tasks must not inherit it.
 delete process.env.ELECTRON_RUN_AS_NODE;
 
+/**
+ * How long an attempt runs before the server hears its pid. Until then the server cannot signal the group itself:
+ * a cancel or shutdown in that window reaches it when the pid arrives, and if this process is killed in that window
+ * the group is left to the stray sweep of the next start (its processes work in the attempt's folder).
+ */
+const ANNOUNCE_AFTER_MS = 20;
 /** Process groups of the attempts running now. */
 const groups = new Set<number>();
 const spares = new SpareFiles();
@@ -19,13 +25,19 @@ function reply(message: LaunchReply): void {
 
 process.on('message', (m: LaunchRun) => {
   if (m?.t !== 'run') return;
+  let announce: NodeJS.Timeout | undefined;
   const port = {
     postMessage: (s: { pid: number; started_at: string }) => {
       groups.add(s.pid);
-      reply({ t: 'started', id: m.id, pid: s.pid, started_at: s.started_at });
+      // Most commands end within a few milliseconds: their pid travels with 'done' instead, sparing the server a
+      // wake-up and a commit per step. Only a command still running by then is announced (for cancel and recovery).
+      announce = setTimeout(() => {
+        reply({ t: 'started', id: m.id, pid: s.pid, started_at: s.started_at });
+      }, ANNOUNCE_AFTER_MS);
     },
   };
   void runAttempt({ ...m.spec, port }).then((outcome) => {
+    clearTimeout(announce);
     if (outcome.pid !== null) groups.delete(outcome.pid);
     reply({ t: 'done', id: m.id, outcome });
   });

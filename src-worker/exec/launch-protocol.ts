@@ -9,7 +9,10 @@ export interface LaunchRun {
   spec: Omit<AttemptSpec, 'port'>;
 }
 
-/** Launcher → server. */
+/**
+ * Launcher → server. 'started' comes only for an attempt still running a short while after its spawn; a quick one
+ * reports its pid with 'done' alone.
+ */
 export type LaunchReply =
   | { t: 'started'; id: number; pid: number; started_at: string }
   | { t: 'done'; id: number; outcome: AttemptOutcome };

@@ -18,7 +18,11 @@ import { killGroup } from '../../../src-worker/exec/run';
 
 /** Runs one attempt somewhere (local launcher processes, or a remote worker). */
 export interface Executor {
-  /** `ctx` names the step: a queue-based executor needs its queue and a stable id for the attempt. */
+  /**
+   * `onStarted` receives the attempt's pid (its process group) once it has run a short while; a quick attempt may
+   * report its pid only in the outcome. `ctx` names the step: a queue-based executor needs its queue and a stable id
+   * for the attempt.
+   */
   run(spec: AttemptSpec, onStarted: (pid: number) => void, ctx?: AttemptContext): Promise<AttemptOutcome>;
   /**
    * Scale-out only: the attempt is still held outside this process (a BullMQ job in Redis, perhaps running on
@@ -400,7 +404,8 @@ export class Orchestrator {
             spec,
             (pid) => {
               st.pid = pid;
-              if (run.cancelled) killGroup(pid);
+              // The pid may arrive after a cancel or a shutdown asked for this attempt to stop.
+              if (run.cancelled || st.interrupted) killGroup(pid);
               void attemptId.then((id) => this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid)));
             },
             { submission_uuid: sub.uuid, priority: sub.priority, attempt_no: attemptNo, step },
