@@ -520,14 +520,17 @@ export class Orchestrator {
     // Intermediate states need not be on disk before the next step starts; the writer keeps their order.
     if (!final) written.catch((error: unknown) => console.error('could not record an attempt:', error));
     this.emitAttempt(run, key, id, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
-    // The run's next step can have this folder once it is empty; the last one removes it.
-    if (!final && !run.cancelled && run.status < STATUS.Complete && emptyDir(cwd)) run.spareDirs.push(cwd);
-    else removeDir(cwd);
-
     if (final) {
       await written;
       this.afterFinal(run, final.status, final.message);
-    } else if (retry) {
+      // Only now: removing a folder can cost a millisecond, which a client waiting for the run's end need not wait.
+      removeDir(cwd);
+      return;
+    }
+    // The run's next step can have this folder once it is empty; the last one removes it.
+    if (!run.cancelled && run.status < STATUS.Complete && emptyDir(cwd)) run.spareDirs.push(cwd);
+    else removeDir(cwd);
+    if (retry) {
       const delay = Math.min(30_000, 250 * 2 ** (st.attempts - 1));
       setTimeout(() => {
         this.advance(run);
@@ -556,8 +559,8 @@ export class Orchestrator {
 
   private afterFinal(run: Active, status: StatusCode, message: string): void {
     clearTimeout(run.deadline);
-    for (const dir of run.spareDirs.splice(0)) removeDir(dir);
     this.emitSubmission(run, status, message);
+    for (const dir of run.spareDirs.splice(0)) removeDir(dir);
     if (run.running === 0 || status !== STATUS.Cancelled) this.active.delete(run.sub.id);
     else setImmediate(() => this.active.delete(run.sub.id));
   }
