@@ -1,12 +1,14 @@
 // Launcher process: starts task attempts for the server. Linux fork copies the forking process's page tables and
 // makes both sides fault on every page they touch until exec, so a spawn costs in proportion to the spawner's memory;
 // from this small process it costs what a bare `node -e spawn(...)` does, whatever the server holds.
-import { killGroup, runAttempt, useSpareFiles } from './exec/run';
+import { killGroup, runAttempt, useSpareFiles, useTaskEnvironment } from './exec/run';
 import { SpareFiles } from './exec/spare-files';
 import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
 
 // Set only so that Electron's binary would run this file as Node; the tasks must not inherit it.
 delete process.env.ELECTRON_RUN_AS_NODE;
+// Nothing changes this process's environment from here on: tasks start from one plain copy of it.
+useTaskEnvironment({ ...process.env });
 
 /**
  * How long an attempt runs before the server hears its pid. Until then the server cannot signal the group itself:

@@ -14,6 +14,15 @@ export function useSpareFiles(pool: SpareFiles | null): void {
   spares = pool;
 }
 
+/**
+ * The environment tasks start from, for a process whose own environment is fixed once it runs (a launcher): Node reads
+ * process.env through a getter per variable, ~45 µs per spawn here, while a plain copy costs next to nothing.
+ */
+let baseEnv: NodeJS.ProcessEnv | null = null;
+export function useTaskEnvironment(env: NodeJS.ProcessEnv): void {
+  baseEnv = env;
+}
+
 /** Between SIGTERM and SIGKILL when a timeout fires: time for the task to clean up after itself. */
 const KILL_GRACE_MS = 2000;
 /**
@@ -58,8 +67,7 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
   try {
     child = spawn(argv[0], argv.slice(1), {
       cwd: spec.cwd,
-      // Spreading process.env costs a getter call per variable, so skip it when there is nothing to add.
-      env: hasKeys(spec.env) ? { ...process.env, ...spec.env } : process.env,
+      env: taskEnv(spec.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so timeout and cancel reach grandchildren through kill(-pid).
       detached: true,
@@ -219,6 +227,12 @@ export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void
   } catch {
     // ESRCH: the group is already gone, which is the goal.
   }
+}
+
+function taskEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const base = baseEnv ?? process.env;
+  // Spreading costs a property read per variable, so skip it when there is nothing to add.
+  return hasKeys(extra) ? { ...base, ...extra } : base;
 }
 
 function hasKeys(o: Record<string, string>): boolean {
