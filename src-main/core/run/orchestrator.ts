@@ -375,10 +375,15 @@ export class Orchestrator {
     }
 
     const startedAt = nowIso();
+    // A run already Running has its batch Running too, or ended by a sibling (Error and Crash are final).
+    const firstStart = run.status < STATUS.Running;
     const attemptId = this.deps.writer.write(() => {
       if (!run.cancelled && run.status < STATUS.Complete) {
-        this.deps.runs.setSubmissionState(sub, STATUS.Running, `Running step: ${step.current_step}`, step.step_id, HOST);
-        this.deps.runs.setBatchState(sub.batch_id, STATUS.Running);
+        if (!firstStart) this.deps.runs.setSubmissionProgress(sub, `Running step: ${step.current_step}`, step.step_id, HOST);
+        else {
+          this.deps.runs.setSubmissionState(sub, STATUS.Running, `Running step: ${step.current_step}`, step.step_id, HOST);
+          this.deps.runs.setBatchState(sub.batch_id, STATUS.Running);
+        }
       }
       return this.deps.runs.startAttempt({
         submission_id: sub.id,
@@ -525,8 +530,8 @@ export class Orchestrator {
       }
       if (final) return this.writeFinal(run, final.status, final.message, step.step_id);
       if (run.cancelled || run.status >= STATUS.Complete) return;
-      if (retry) this.deps.runs.setSubmissionState(sub, STATUS.Running, `Retrying step: ${step.current_step} (attempt ${st.attempts + 1} of ${step.retries + 1})`, step.step_id, HOST);
-      else this.deps.runs.setSubmissionState(sub, STATUS.Running, `Completed step: ${step.current_step}`, step.step_id, HOST);
+      if (retry) this.deps.runs.setSubmissionProgress(sub, `Retrying step: ${step.current_step} (attempt ${st.attempts + 1} of ${step.retries + 1})`, step.step_id, HOST);
+      else this.deps.runs.setSubmissionProgress(sub, `Completed step: ${step.current_step}`, step.step_id, HOST);
     });
     // Intermediate states need not be on disk before the next step starts; the writer keeps their order.
     if (!final) written.catch((error: unknown) => console.error('could not record an attempt:', error));

@@ -121,6 +121,8 @@ export class RunRepo {
       setStatus: db.prepare(
         'UPDATE submission SET status = ?, last_message = ?, step_id = ?, claimed = 1, hostname = ?, modified_at = ?, finished_at = ? WHERE id = ?',
       ),
+      // Leaves status and finished_at alone, so the indexes on them are not rewritten: once per step it shows.
+      setProgress: db.prepare('UPDATE submission SET last_message = ?, step_id = ?, claimed = 1, hostname = ?, modified_at = ? WHERE id = ?'),
       batchStatuses: db.prepare('SELECT status FROM submission WHERE batch_id = ?'),
       batchStatus: db.prepare('SELECT status FROM batch WHERE id = ?'),
       setAttemptPid: db.prepare('UPDATE attempt SET pid = ? WHERE id = ?'),
@@ -212,6 +214,13 @@ export class RunRepo {
   setSubmissionState(sub: { id: number; batch_id: number }, status: StatusCode, message: string, stepId: number | null, host: string): void {
     const now = nowIso();
     this.s.setStatus.run(status, message, stepId, host, now, status >= STATUS.Complete ? now : null, sub.id);
+    this.s.insertMessage.run(sub.id, stepId, message, now);
+  }
+
+  /** setSubmissionState for a submission that is Running and stays so (a step starts, ends or is retried). */
+  setSubmissionProgress(sub: { id: number }, message: string, stepId: number | null, host: string): void {
+    const now = nowIso();
+    this.s.setProgress.run(message, stepId, host, now, sub.id);
     this.s.insertMessage.run(sub.id, stepId, message, now);
   }
 
