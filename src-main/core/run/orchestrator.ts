@@ -422,7 +422,10 @@ export class Orchestrator {
               st.pid = pid;
               // The pid may arrive after a cancel or a shutdown asked for this attempt to stop.
               if (run.cancelled || st.interrupted) killGroup(pid);
-              void attemptId.then((id) => this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid)));
+              // For recovery only (the attempt's end records it too): a store that refuses it now (a full disk) is no reason to stop.
+              attemptId
+                .then((id) => this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid)))
+                .catch((error: unknown) => console.error('could not record the pid of an attempt:', error));
             },
             { submission_uuid: sub.uuid, priority: sub.priority, attempt_no: attemptNo, step },
           )
