@@ -92,6 +92,13 @@ describe('local executor (launcher processes)', () => {
     expect(o).toMatchObject({ signal: 'SIGTERM', exit_code: null, timed_out: false });
   });
 
+  it('reports the pid of a quick attempt with its outcome alone, sparing the server a message', async () => {
+    let announced = false;
+    const o = await executor.run(spec('quick', ['true']), () => (announced = true));
+    expect(o.pid).toBeGreaterThan(0);
+    expect(announced).toBe(false);
+  });
+
   it('runs attempts side by side', async () => {
     const t0 = Date.now();
     const outcomes = await Promise.all([executor.run(spec('a', ['sleep', '0.5']), () => undefined), executor.run(spec('b', ['sleep', '0.5']), () => undefined)]);
