@@ -47,25 +47,42 @@ async function intakeRate(url, clients, n, pid) {
   return { rps: ok / (wallMs / 1000), p50: percentile(results.map((r) => r.ms), 50), userMs: (cpu1.user - cpu0.user) / n, sysMs: (cpu1.sys - cpu0.sys) / n };
 }
 
+const INTAKE_ROUNDS = 3;
+
+/** The round with the median of `key` (rounds ordered by it). */
+const medianRound = (rounds, key) => [...rounds].sort((a, b) => key(a) - key(b))[(rounds.length - 1) >> 1];
+
 async function benchIntake() {
   const n1 = quick ? 300 : 1000;
-  const n8 = quick ? 1000 : 4000;
-  // Baseline in the same run: bare busboy → file → SQLite (synchronous=FULL).
+  const n8 = quick ? 1000 : 3000;
+  // Baseline in the same run: bare busboy → file → SQLite (synchronous=FULL). Both run side by side and their
+  // 8-client rounds alternate, so that the machine's drift meets both alike; the median round is the figure.
   const baseDir = tempDir('baseline-');
   const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'baseline-intake.cjs'), baseDir], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   const baseUrl = await new Promise((resolve) => child.stdout.on('data', (d) => resolve(String(d).match(/(http:\/\/[^/\s]+)/)[1])));
-  const base1 = await intakeRate(baseUrl, 1, n1, child.pid);
-  const base8 = await intakeRate(baseUrl, 8, n8, child.pid);
-  child.kill();
   const { server, dataDir } = await prepared({ paused: true });
+  const base1 = await intakeRate(baseUrl, 1, n1, child.pid);
   const ours1 = await intakeRate(server.url, 1, n1, server.pid);
-  const ours8 = await intakeRate(server.url, 8, n8, server.pid);
+  const rounds = [];
+  for (let r = 0; r < INTAKE_ROUNDS; r++) {
+    const base8 = await intakeRate(baseUrl, 8, n8, child.pid);
+    const ours8 = await intakeRate(server.url, 8, n8, server.pid);
+    rounds.push({ base8, ours8 });
+  }
+  child.kill();
   // Every accepted submission is durable and still queued (the queue is paused).
   const stored = await admin(server, 'GET', '/overview');
   await server.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
   fs.rmSync(baseDir, { recursive: true, force: true });
-  return { base1, base8, ours1, ours8, overview: stored.body.slice(0, 200) };
+  return {
+    base1,
+    ours1,
+    base8: medianRound(rounds, (r) => r.base8.rps).base8,
+    ours8: medianRound(rounds, (r) => r.ours8.rps).ours8,
+    rounds: rounds.map((r) => ({ ours: round(r.ours8.rps, 0), base: round(r.base8.rps, 0) })),
+    overview: stored.body.slice(0, 200),
+  };
 }
 
 /**
@@ -137,21 +154,25 @@ async function benchStepOverhead() {
 function treeCpu(pid) {
   const launchers = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   const sum = (f) => launchers.reduce((a, p) => a + f(p), 0);
-  return { server: cpuTimes(pid).total, launchers: sum((p) => cpuTimes(p).total), commands: sum((p) => cpuTimes(p).children) };
+  const own = cpuTimes(pid);
+  return { server: own.total, serverSys: own.sys, launchers: sum((p) => cpuTimes(p).total), commands: sum((p) => cpuTimes(p).children) };
 }
 
-async function benchBurst() {
-  const n = 200;
-  const { server, dataDir } = await prepared();
-  await pool(40, 8, (i) => submit(server.url, 'bench1', i)); // warm-up
-  await sleep(500);
+const BURST_ROUNDS = 3;
+
+/**
+ * One burst of `n` jobs on a running server. Completed jobs/s is taken from the server's record, first POST to the
+ * last run's finish, as the scale-out bench does; one client polls the batches in turn meanwhile, pausing 10 ms between
+ * polls as the peers' burst client did (a client polling back to back takes the cores the runs need).
+ */
+async function burstOnce(server, n) {
   const cpu0 = treeCpu(server.pid);
   const t0 = now();
+  const wall0 = Date.now();
   const { results } = await pool(n, 8, (i) => submit(server.url, 'bench1', i));
   const postedMs = now() - t0;
   const pending = results.map((r) => r.value);
-  // One client polls the batches in turn, back to back, as the peers' burst client did (theirs paused 10 ms
-  // between polls, which caps what it can observe near 100 jobs/s).
+  const batches = [...pending];
   let polls = 0;
   while (pending.length) {
     const uuid = pending.shift();
@@ -160,13 +181,32 @@ async function benchBurst() {
     const state = JSON.parse(r.body).state;
     if (state === 'Error' || state === 'Crash') throw new Error(`burst ${uuid}: ${r.body}`);
     if (state !== 'Complete') pending.push(uuid);
+    await sleep(10);
   }
-  const wall = now() - t0;
+  const seenMs = now() - t0;
   const cpu1 = treeCpu(server.pid);
+  let last = 0;
+  for (const uuid of batches) {
+    const batch = JSON.parse((await request('GET', `${server.url}/analytics_automated/submission/${uuid}`)).body);
+    const run = JSON.parse((await request('GET', `${server.url}/api/v1/runs/${batch.submissions[0].UUID}`)).body);
+    last = Math.max(last, Date.parse(run.finished_at));
+  }
+  const wall = last - wall0;
+  const perJob = (k) => round((cpu1[k] - cpu0[k]) / n);
+  return { jobsPerS: n / (wall / 1000), wallMs: wall, seenPerS: n / (seenMs / 1000), postedMs, polls, cpuPerJob: { server: perJob('server'), serverKernel: perJob('serverSys'), launchers: perJob('launchers'), commands: perJob('commands') } };
+}
+
+async function benchBurst() {
+  const { server, dataDir } = await prepared();
+  await pool(40, 8, (i) => submit(server.url, 'bench1', i)); // warm-up
+  const rounds = [];
+  for (let r = 0; r < BURST_ROUNDS; r++) {
+    await sleep(500);
+    rounds.push(await burstOnce(server, 200));
+  }
   await server.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
-  const perJob = (k) => round((cpu1[k] - cpu0[k]) / n);
-  return { jobsPerS: n / (wall / 1000), wallMs: wall, postedMs, polls, cpuPerJob: { server: perJob('server'), launchers: perJob('launchers'), commands: perJob('commands') } };
+  return { ...medianRound(rounds, (r) => r.jobsPerS), all: rounds.map((r) => round(r.jobsPerS, 0)) };
 }
 
 async function benchMemory() {
@@ -266,19 +306,19 @@ Data folders (ours and the baseline's) under bench/.work/.
 | figure | measured | baseline in the same run | ratio | target | peers |
 |---|---|---|---|---|---|
 | intake, 1 client, queue paused (accepted, durable submissions/s) | ${round(intake.ours1.rps, 0)} (p50 ${round(intake.ours1.p50)} ms) | bare busboy → file → SQLite FULL: ${round(intake.base1.rps, 0)} | ${round(intake.ours1.rps / intake.base1.rps)} | – | A_A 50.5 |
-| intake, 8 clients, queue paused | ${round(intake.ours8.rps, 0)} (p50 ${round(intake.ours8.p50)} ms) | ${round(intake.base8.rps, 0)} | ${round(intake.ours8.rps / intake.base8.rps)} | ≥ 1,000 | A_A 81.6 |
+| intake, 8 clients, queue paused (median of ${intake.rounds.length} alternating rounds) | ${round(intake.ours8.rps, 0)} (p50 ${round(intake.ours8.p50)} ms; rounds: ${intake.rounds.map((r) => r.ours).join(', ')}) | ${round(intake.base8.rps, 0)} (rounds: ${intake.rounds.map((r) => r.base).join(', ')}) | ${round(intake.ours8.rps / intake.base8.rps)} | ≥ 1,000 | A_A 81.6 |
 | server CPU per accepted submission (8 clients) | ${cpu(intake.ours8)} | ${cpu(intake.base8)} | ${round((intake.ours8.userMs + intake.ours8.sysMs) / (intake.base8.userMs + intake.base8.sysMs))} | – | – |
 | per-step overhead: (3-step − 1-step p50) / 2 − command p50 | ${round(step.overhead)} ms (rounds: ${step.all.join(', ')}) | 1-step p50 ${round(step.one)} ms, 3-step p50 ${round(step.three)} ms, \`wc -c\` spawn p50 ${round(step.cmd)} ms | – | ≤ 1.5 ms | A_A 25.4, Node-RED 3.3, n8n 2.0 |
 | the same, from the server's record (accepted → finished, median of rounds) | ${round(step.inServer)} ms | – | – | – | – |
-| burst: 200 one-step jobs by 8 clients, completed jobs/s | ${round(burst.jobsPerS, 0)} (${round(burst.wallMs / 1000)} s, of which posting ${round(burst.postedMs / 1000)} s) | – | – | ≥ 250 | A_A 35–40 |
+| burst: 200 one-step jobs by 8 clients, completed jobs/s (server's record; median of ${burst.all.length} bursts) | ${round(burst.jobsPerS, 0)} (${round(burst.wallMs / 1000)} s, of which posting ${round(burst.postedMs / 1000)} s; bursts: ${burst.all.join(', ')}; as the polling client saw it: ${round(burst.seenPerS, 0)}) | – | – | ≥ 250 | A_A 35–40 |
 | CPU per burst job: server / launchers / the \`wc\` commands | ${round(burst.cpuPerJob.server)} / ${round(burst.cpuPerJob.launchers)} / ${round(burst.cpuPerJob.commands)} ms | – | – | – | – |
 | memory: server RSS growth during a ${memory.sizeMiB} MiB upload (HTTP ${memory.status}) | ${round(memory.growthMiB, 1)} MiB | – | – | < 64 MB | n8n/Node-RED hold uploads in memory |
 | server CPU per status poll (A_A batch route) | ${round(requestCost.oursMs)} ms | bare node:http handler: ${round(requestCost.bareMs)} ms | ${round(requestCost.oursMs / requestCost.bareMs)} | – | – |
 
 Per-step overhead is measured as the peers were: client end to end, one job at a time, polling the A_A batch route every
 ${POLL_MS} ms (the peers' client polled every 5 ms), the first poll after a random part of the interval so that finishing
-times are not rounded to the poll grid; the median of five interleaved rounds is shown, each round listed. The burst is polled by one client
-going through the batches back to back (the peers' client paused 10 ms between polls). The 1 GiB upload streamed at
+times are not rounded to the poll grid; the median of five interleaved rounds is shown, each round listed. The burst's figure is the server's record, from the first POST to the last run's finish; one client polls the
+batches in turn meanwhile, pausing 10 ms between polls as the peers' client did. The 1 GiB upload streamed at
 ${round(memory.sizeMiB / memory.seconds, 0)} MiB/s.
 
 Where the time goes. Attempts run in small launcher processes, not in threads of the server: Linux \`fork\` copies the
