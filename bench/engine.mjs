@@ -178,7 +178,16 @@ const BURST_ROUNDS = 3;
  * last run's finish, as the scale-out bench does; one client polls the batches in turn meanwhile, pausing 10 ms between
  * polls as the peers' burst client did (a client polling back to back takes the cores the runs need).
  */
+/** Busy and total CPU time of the whole machine so far (jiffies), from /proc/stat. */
+function machineCpu() {
+  const [, ...f] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const idle = f[3] + f[4];
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 async function burstOnce(server, n) {
+  const machine0 = machineCpu();
   const cpu0 = treeCpu(server.pid);
   const t0 = now();
   const wall0 = Date.now();
@@ -198,6 +207,7 @@ async function burstOnce(server, n) {
   }
   const seenMs = now() - t0;
   const cpu1 = treeCpu(server.pid);
+  const machine1 = machineCpu();
   let last = 0;
   for (const uuid of batches) {
     const batch = JSON.parse((await request('GET', `${server.url}/analytics_automated/submission/${uuid}`)).body);
@@ -206,7 +216,8 @@ async function burstOnce(server, n) {
   }
   const wall = last - wall0;
   const perJob = (k) => round((cpu1[k] - cpu0[k]) / n);
-  return { jobsPerS: n / (wall / 1000), wallMs: wall, seenPerS: n / (seenMs / 1000), postedMs, polls, cpuPerJob: { server: perJob('server'), serverKernel: perJob('serverSys'), launchers: perJob('launchers'), commands: perJob('commands') } };
+  const busy = round((machine1.busy - machine0.busy) / (machine1.total - machine0.total), 2);
+  return { jobsPerS: n / (wall / 1000), wallMs: wall, seenPerS: n / (seenMs / 1000), postedMs, polls, busy, cpuPerJob: { server: perJob('server'), serverKernel: perJob('serverSys'), launchers: perJob('launchers'), commands: perJob('commands') } };
 }
 
 async function benchBurst() {
