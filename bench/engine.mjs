@@ -97,67 +97,66 @@ async function benchIntake() {
 }
 
 /**
- * One job at a time, client end to end, polling the A_A batch route every `pollMs` as the peers' client did (5 ms).
- * The first poll comes after a random fraction of the interval, so the finishing time is not rounded to the poll grid.
+ * One job, client end to end, polling the A_A batch route every `pollMs` as the peers' client did (5 ms). The first
+ * poll comes after a random fraction of the interval, so the finishing time is not rounded to the poll grid.
+ * Also returns the server's own record of the run: accepted to finished (ms resolution), free of the client's polling.
  */
-async function serial(url, job, n, pollMs) {
-  const times = [];
-  const inServer = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = now();
-    const uuid = await submit(url, job, i);
-    const done = await untilComplete(url, uuid, pollMs, Math.random() * pollMs);
-    times.push(now() - t0);
-    // The server's own record of the run: accepted to finished (ms resolution), free of the client's polling.
-    const run = JSON.parse((await request('GET', `${url}/api/v1/runs/${done.submissions[0].UUID}`)).body);
-    inServer.push(Date.parse(run.finished_at) - Date.parse(run.submitted_at));
-  }
-  return { client: percentile(times, 50), server: percentile(inServer, 50) };
+async function timedJob(url, job, i, pollMs) {
+  const t0 = now();
+  const uuid = await submit(url, job, i);
+  const done = await untilComplete(url, uuid, pollMs, Math.random() * pollMs);
+  const client = now() - t0;
+  const run = JSON.parse((await request('GET', `${url}/api/v1/runs/${done.submissions[0].UUID}`)).body);
+  return { client, server: Date.parse(run.finished_at) - Date.parse(run.submitted_at) };
 }
 
-function commandP50(n) {
-  const dir = tempDir('cmd-');
-  removeAtEnd(dir);
-  const file = path.join(dir, 'x.input');
-  fs.writeFileSync(file, KIB);
-  const times = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = now();
-    spawnSync('wc', ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    times.push(now() - t0);
-  }
-  return percentile(times, 50);
+/** How long spawning the steps' command takes from this process (spawnSync of `wc -c` on a 1 KiB file), ms. */
+function commandTime(file) {
+  const t0 = now();
+  spawnSync('wc', ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return now() - t0;
 }
 
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 5);
 const ROUNDS = 5;
 
 async function benchStepOverhead() {
-  const n = quick ? 60 : 200;
+  const n = quick ? 30 : 100;
   const { server, dataDir } = await prepared();
-  await serial(server.url, 'bench1', 20, POLL_MS); // warm-up
+  const dir = tempDir('cmd-');
+  removeAtEnd(dir);
+  const file = path.join(dir, 'x.input');
+  fs.writeFileSync(file, KIB);
+  for (let i = 0; i < 20; i++) await timedJob(server.url, i % 2 ? 'bench3' : 'bench1', i, POLL_MS); // warm-up
   const rounds = [];
-  // Interleave so load drift affects both jobs alike; the median of five rounds is the figure.
+  // The 1-step and 3-step jobs alternate job by job, with two command spawns after each pair, so that the
+  // machine's drift meets all three alike; the median of five rounds is the figure.
   for (let r = 0; r < ROUNDS; r++) {
-    const one = await serial(server.url, 'bench1', n / 2, POLL_MS);
-    const three = await serial(server.url, 'bench3', n / 2, POLL_MS);
-    const cmd = commandP50(n);
+    const one = [];
+    const three = [];
+    const cmd = [];
+    for (let i = 0; i < n; i++) {
+      one.push(await timedJob(server.url, 'bench1', i, POLL_MS));
+      three.push(await timedJob(server.url, 'bench3', i, POLL_MS));
+      cmd.push(commandTime(file), commandTime(file));
+    }
+    const p50 = (list, key) => percentile(list.map((x) => x[key]), 50);
+    const c = percentile(cmd, 50);
     rounds.push({
-      one: one.client,
-      three: three.client,
-      cmd,
-      overhead: (three.client - one.client) / 2 - cmd,
-      serverOne: one.server,
-      serverThree: three.server,
-      serverOverhead: (three.server - one.server) / 2 - cmd,
+      one: p50(one, 'client'),
+      three: p50(three, 'client'),
+      cmd: c,
+      overhead: (p50(three, 'client') - p50(one, 'client')) / 2 - c,
+      serverOne: p50(one, 'server'),
+      serverThree: p50(three, 'server'),
+      serverOverhead: (p50(three, 'server') - p50(one, 'server')) / 2 - c,
     });
   }
   await server.stop();
   removeAtEnd(dataDir);
   const all = rounds.map((r) => round(r.overhead));
   const inServer = rounds.map((r) => r.serverOverhead).sort((a, b) => a - b)[(ROUNDS - 1) / 2];
-  rounds.sort((a, b) => a.overhead - b.overhead);
-  return { ...rounds[(ROUNDS - 1) / 2], all, inServer };
+  return { ...medianRound(rounds, (r) => r.overhead), all, inServer };
 }
 
 /**
@@ -341,7 +340,7 @@ Data folders (ours and the baseline's) under bench/.work/.
 
 Per-step overhead is measured as the peers were: client end to end, one job at a time, polling the A_A batch route every
 ${POLL_MS} ms (the peers' client polled every 5 ms), the first poll after a random part of the interval so that finishing
-times are not rounded to the poll grid; the median of five interleaved rounds is shown, each round listed. The burst's figure is the server's record, from the first POST to the last run's finish; one client polls the
+times are not rounded to the poll grid; 1-step and 3-step jobs alternate, with two spawns of the command after each\npair (the command column); the median of five rounds is shown, each round listed. The burst's figure is the server's record, from the first POST to the last run's finish; one client polls the
 batches in turn meanwhile, pausing 10 ms between polls as the peers' client did. The 1 GiB upload streamed at
 ${round(memory.sizeMiB / memory.seconds, 0)} MiB/s.
 
