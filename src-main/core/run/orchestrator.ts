@@ -868,10 +868,6 @@ function listOutputs(cwd: string, outGlobs: string[]): string[] {
     .sort();
 }
 
-/**
- * Removes a finished attempt's working folder: usually a few plain files, done at once with a handful of calls
- * rather than the generic recursive remove (a thread-pool round trip per call). Anything odd goes the generic way.
- */
 /** Empties a working folder of the few plain files a step leaves; false (and nothing promised) otherwise. */
 function emptyDir(dir: string): boolean {
   try {
@@ -884,6 +880,7 @@ function emptyDir(dir: string): boolean {
   }
 }
 
+/** Only looks: true when the folder exists and holds nothing. */
 function isEmptyDir(dir: string): boolean {
   try {
     return fs.readdirSync(dir).length === 0;
@@ -892,6 +889,10 @@ function isEmptyDir(dir: string): boolean {
   }
 }
 
+/**
+ * Removes a working folder: usually a few plain files, done at once with a handful of calls rather than the generic
+ * recursive remove (a thread-pool round trip per call).
+ */
 function removeDir(dir: string): void {
   // A task that left a tree or a crowd of files behind must not hold up the event loop: those go the generic way.
   if (!emptyDir(dir)) return void fs.promises.rm(dir, { recursive: true, force: true });
