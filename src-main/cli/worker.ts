@@ -14,6 +14,7 @@ import type { AttemptOutcome } from '../../src-worker/exec/types';
 import {
   WORKER_API,
   bullQueueName,
+  commandOnWorker,
   isPlainFileName,
   redisOptions,
   redisUrlForWorker,
@@ -157,6 +158,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       const stderrName = nameInside(data.spec.cwd, data.spec.stderr_file) ?? '.aa-stderr';
       const outcome: AttemptOutcome = await runAttempt({
         ...data.spec,
+        ...(data.spec.argv ? { argv: commandOnWorker(data.spec.argv, data.spec.cwd, path.dirname(dir)) } : {}),
         cwd: dir,
         stdout_file: path.join(dir, stdoutName),
         stderr_file: path.join(dir, stderrName),

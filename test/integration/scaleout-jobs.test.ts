@@ -45,6 +45,8 @@ function configure(s: ScaleOutServer): void {
   addTask(db, 'who', `sh ${who} 0.4`, { out_glob: '.w', stdout_glob: '.w' });
   addJob(db, 'who', [['who', 0]]);
   addTask(db, 'hang', 'sleep 37.25', { out_glob: '.h', stdout_glob: '.h' });
+  addTask(db, 'tmp', 'echo $TMP', { out_glob: '.t', stdout_glob: '.t' });
+  addJob(db, 'tmp', [['tmp', 0]]);
   addJob(db, 'hang', [['hang', 0]]);
 }
 
@@ -86,6 +88,16 @@ describe('scale-out with two remote workers', () => {
     }>;
     expect(attempts.map((a) => a.state)).toEqual(['done', 'done', 'done', 'done']);
   }, 90_000);
+
+  it("renders $TMP on a worker as the worker's own root, not the server's", async () => {
+    const uuid = await submit(t.url, 'tmp');
+    const sub = await finished(t.url, uuid);
+    expect(sub.state, sub.last_message).toBe('Complete');
+    const printed = (await text(t.url, sub.results[0].data_path)).trim();
+    // The workers run with the default --work-dir, the system temporary folder they inherited.
+    expect(printed).toBe(os.tmpdir());
+    expect(printed).not.toBe(t.core.paths.work);
+  });
 
   it('spreads parallel jobs over both workers', async () => {
     const uuids = await Promise.all(Array.from({ length: 6 }, () => submit(t.url, 'who')));

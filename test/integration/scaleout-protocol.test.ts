@@ -1,7 +1,7 @@
 // Scale-out rules that need no Redis: queue names and priorities, job ids, the Redis address a worker uses, tokens.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attemptJobId, bullQueueFor, isPlainFileName, redisOptions, redisUrlForWorker } from '../../src-main/core/queue/protocol';
+import { attemptJobId, bullQueueFor, commandOnWorker, isPlainFileName, redisOptions, redisUrlForWorker } from '../../src-main/core/queue/protocol';
 import { createWorkerToken, listWorkerTokens, listWorkers, recordHeartbeat, revokeWorkerToken, verifyWorkerToken } from '../../src-main/core/queue/worker-registry';
 import { openDb } from '../../src-main/core/store/db';
 import { tempDir } from './scaleout-harness';
@@ -42,6 +42,21 @@ describe('the Redis address a worker uses', () => {
   it('reads host, port, password and database from the URL', () => {
     expect(redisOptions('redis://:p%40ss@h:7000/3')).toEqual({ host: 'h', port: 7000, password: 'p@ss', db: 3 });
     expect(() => redisOptions('http://h:6379')).toThrow(/not a redis:\/\/ URL/);
+  });
+});
+
+describe('$TMP on a worker', () => {
+  const cwd = '/srv/aa/work/u-1-a-1';
+  it("names the worker's own root where the server rendered its own", () => {
+    expect(commandOnWorker(['ls', '/srv/aa/work', '--out=/srv/aa/work/x.txt'], cwd, '/tmp/w')).toEqual(['ls', '/tmp/w', '--out=/tmp/w/x.txt']);
+  });
+
+  it('leaves other words alone, including longer names that start with the root', () => {
+    expect(commandOnWorker(['cat', 'u-1.input', '/srv/aa/workers/list', '-n', '3'], cwd, '/tmp/w')).toEqual(['cat', 'u-1.input', '/srv/aa/workers/list', '-n', '3']);
+  });
+
+  it('has nothing to rewrite when the root is the file system root ($TMP renders empty)', () => {
+    expect(commandOnWorker(['ls', '/etc'], '/u-1-a-1', '/tmp/w')).toEqual(['ls', '/etc']);
   });
 });
 

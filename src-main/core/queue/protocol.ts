@@ -1,6 +1,7 @@
 // What the server and `aa worker` agree on in scale-out mode: queue names, job payloads, the worker API's shape.
 // Plain data and small pure functions only, so the worker imports it without the rest of the core.
 import os from 'node:os';
+import path from 'node:path';
 import type { AttemptOutcome, AttemptSpec } from '../../../src-worker/exec/types';
 
 /** `aa worker` defaults. */
@@ -127,6 +128,19 @@ export interface WorkerView {
   token: string | null;
   started_at: string;
   last_seen_at: string;
+}
+
+/**
+ * A step's command as a worker runs it: `$TMP` names the parent of the step's working folder (A_A: the backend's
+ * root), which the server rendered as its own (the parent of `serverCwd`); on a worker it is the worker's own root.
+ */
+export function commandOnWorker(argv: string[], serverCwd: string, workerRoot: string): string[] {
+  const serverRoot = path.dirname(serverCwd);
+  // A root of "/" renders as an empty $TMP: nothing to rewrite.
+  if (serverRoot === path.parse(serverRoot).root) return argv;
+  // The whole path only, not a longer name that starts with it.
+  const at = new RegExp(`${serverRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|$)`, 'g');
+  return argv.map((word) => word.replace(at, () => workerRoot));
 }
 
 /** A file name a worker may send or ask for: one plain name inside the attempt's folder. */
