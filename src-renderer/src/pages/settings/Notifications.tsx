@@ -80,6 +80,12 @@ export function NotificationsSection() {
       setBusy(false);
     }
   };
+  /** A section's Save: sends it, shows the settings as the server now has them, says so. */
+  const save = (send: () => Promise<NotifyView>, saved: string) => () =>
+    void act(async () => {
+      adopt(await send());
+      toast('ok', saved);
+    });
 
   if (!view || !email || !callbacks) {
     return (
@@ -151,12 +157,7 @@ export function NotificationsSection() {
           type="button"
           className="btn primary"
           disabled={!emailChanged || busy}
-          onClick={() =>
-            void act(async () => {
-              adopt(await api.saveEmail(emailPatch(emailDraft(view), email, password)));
-              toast('ok', 'Email settings saved');
-            })
-          }
+          onClick={save(() => api.saveEmail(emailPatch(emailDraft(view), email, password)), 'Email settings saved')}
         >
           Save email settings
         </button>
@@ -218,12 +219,7 @@ export function NotificationsSection() {
           type="button"
           className="btn primary"
           disabled={!callbacksChanged || busy}
-          onClick={() =>
-            void act(async () => {
-              adopt(await api.saveCallbacks(callbackPatch(callbacks)));
-              toast('ok', 'Callback settings saved');
-            })
-          }
+          onClick={save(() => api.saveCallbacks(callbackPatch(callbacks)), 'Callback settings saved')}
         >
           Save callback settings
         </button>
