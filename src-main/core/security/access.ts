@@ -4,7 +4,7 @@ import { AppError } from '../errors';
 import type { SubmissionForm } from '../api';
 import type { Settings } from '../settings';
 import type { ApiKeyInfo } from './api-keys';
-import type { ServicePolicies } from './service-policy';
+import { uploadCapOf, type ServicePolicies } from './service-policy';
 
 export interface ServiceCaller {
   /** The verified API key the request presented; null when it presented none. */
@@ -96,7 +96,7 @@ export class IntakeGuard {
     if (!admin) {
       for (const job of jobs) {
         const policy = policies.get(job);
-        const cap = policy.upload_limit_bytes ?? s.upload_limit_bytes;
+        const cap = uploadCapOf(policy, s);
         if (request.uploadBytes > cap) {
           const message = `Upload exceeds the limit of ${cap} bytes for ${job}`;
           throw new AppError('TooLarge', message, { error: message });

@@ -30,6 +30,10 @@ export const defaultPolicy = (job_name: string): ServicePolicy => ({
   retain_bytes: null,
 });
 
+/** The largest upload a service takes: its own cap, else the `upload_limit_bytes` setting. */
+export const uploadCapOf = (policy: ServicePolicy, settings: { upload_limit_bytes: number }): number =>
+  policy.upload_limit_bytes ?? settings.upload_limit_bytes;
+
 interface PolicyRow extends Omit<ServicePolicy, 'public'> {
   public: number;
 }

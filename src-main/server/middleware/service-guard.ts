@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Core } from '../../core/api';
 import { ApiKeys, type ApiKeyInfo } from '../../core/security/api-keys';
-import { ServicePolicies } from '../../core/security/service-policy';
+import { ServicePolicies, uploadCapOf, type ServicePolicy } from '../../core/security/service-policy';
 import { RateLimiter } from '../../core/security/rate-limit';
 import { accessProblem, freeBytes, insufficientStorage, type ServiceCaller } from '../../core/security/access';
 import { HTTP_STATUS, type AppError } from '../../core/errors';
@@ -170,14 +170,14 @@ export class ServiceGuard {
       const free = freeBytes(core.paths.root);
       // Answered like intake's own refusals (`{"error": …}`), which this one only makes earlier.
       if (free !== null && free < s.min_free_bytes) return { error: insufficientStorage(free, s.min_free_bytes) };
-      const capOf = (job: string) => policies.get(job).upload_limit_bytes ?? s.upload_limit_bytes;
-      const stored = policies.list();
+      const capOfPolicy = (p: ServicePolicy) => uploadCapOf(p, s);
+      const capOf = (job: string) => capOfPolicy(policies.get(job));
       // Before the form names its Job, a caller without a key can only be aiming at a public service.
       const ceiling = inPath.names.length > 0
         ? Math.max(...inPath.names.map(capOf))
         : caller.keysRequired && !caller.key
-          ? Math.max(0, ...stored.filter((p) => p.public).map((p) => p.upload_limit_bytes ?? s.upload_limit_bytes))
-          : Math.max(s.upload_limit_bytes, ...stored.map((p) => p.upload_limit_bytes ?? s.upload_limit_bytes));
+          ? Math.max(0, ...policies.list().filter((p) => p.public).map(capOfPolicy))
+          : Math.max(s.upload_limit_bytes, ...policies.list().map(capOfPolicy));
       setUploadPolicy(req, {
         fileBytes: ceiling,
         fields: s.upload_max_fields,
