@@ -188,10 +188,12 @@ function machineCpu() {
 async function burstOnce(server, n) {
   const machine0 = machineCpu();
   const cpu0 = treeCpu(server.pid);
+  const own0 = process.cpuUsage();
   const t0 = now();
   const wall0 = Date.now();
   const { results } = await pool(n, 8, (i) => submit(server.url, 'bench1', i));
   const postedMs = now() - t0;
+  const ownPosted = process.cpuUsage(own0);
   const pending = results.map((r) => r.value);
   const batches = [...pending];
   let polls = 0;
@@ -206,6 +208,7 @@ async function burstOnce(server, n) {
   }
   const seenMs = now() - t0;
   const cpu1 = treeCpu(server.pid);
+  const own1 = process.cpuUsage(own0);
   const machine1 = machineCpu();
   let last = 0;
   for (const uuid of batches) {
@@ -216,7 +219,7 @@ async function burstOnce(server, n) {
   const wall = last - wall0;
   const perJob = (k) => round((cpu1[k] - cpu0[k]) / n);
   const busy = round((machine1.busy - machine0.busy) / (machine1.total - machine0.total), 2);
-  return { jobsPerS: n / (wall / 1000), wallMs: wall, seenPerS: n / (seenMs / 1000), postedMs, polls, busy, cpuPerJob: { server: perJob('server'), serverKernel: perJob('serverSys'), launchers: perJob('launchers'), commands: perJob('commands') } };
+  return { jobsPerS: n / (wall / 1000), wallMs: wall, seenPerS: n / (seenMs / 1000), postedMs, polls, busy, cpuPerJob: { server: perJob('server'), serverKernel: perJob('serverSys'), launchers: perJob('launchers'), commands: perJob('commands'), clients: round((own1.user + own1.system) / 1000 / n), clientsPosting: round((ownPosted.user + ownPosted.system) / 1000 / n) } };
 }
 
 async function benchBurst() {

@@ -18,6 +18,7 @@ export type RunEvent =
       type: 'attempt';
       submission_uuid: string;
       step_key: string;
+      /** 0 on a 'running' event of an attempt whose row is written only once it ends (a quick local attempt). */
       attempt_id: number;
       state: AttemptState;
       exit_code: number | null;

@@ -98,6 +98,8 @@ class Launcher {
 }
 
 export class LocalExecutor implements Executor {
+  /** A launcher kills what it started when the server goes (it watches its channel), so quick attempts are stored once. */
+  readonly recordsQuickAttemptsOnce = true;
   private readonly launchers: Launcher[];
 
   /** `concurrency` steps may run at once; launchers beyond the core count would only wait on the same cores. */

@@ -7,7 +7,7 @@ import type { AttemptSpec, AttemptOutcome } from '../../../src-worker/exec/types
 import type { PlannedStep, Plan, StatusCode } from '../model/types';
 import { EXECUTION_BEHAVIOURS, STATUS, COMPLETION } from '../model/types';
 import type { RunEvents, AttemptState } from '../events';
-import type { AcceptedSubmission, RunRepo, SubmissionRow } from '../store/run-repo';
+import type { AcceptedSubmission, AttemptEnd, AttemptStart, RunRepo, SubmissionRow } from '../store/run-repo';
 import type { GroupWriter } from '../store/writer';
 import { nowIso } from '../store/db';
 import { renderCommand } from '../plan/command';
@@ -29,6 +29,12 @@ export interface Executor {
    * another machine), so recovery must not crash the run over it; the step's next attempt takes the job over.
    */
   stillRunning?(submissionUuid: string, stepKey: string, attemptNo: number): boolean;
+  /**
+   * An attempt's start need not be stored before it runs: one that ends within a few milliseconds is stored once, with
+   * its end. True only where whatever an attempt started is stopped with the server (local launcher processes): a
+   * crash in that window leaves no attempt behind, and the step runs again on the next start.
+   */
+  recordsQuickAttemptsOnce?: boolean;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,8 @@ interface StepState {
   pid: number | null;
   /** Stopped by shutdown: the attempt is recorded as interrupted and runs again on the next start. */
   interrupted?: boolean;
+  /** While an attempt runs: stores its start (if not yet), resolving to its row's id. */
+  recordStart?: () => Promise<number>;
 }
 
 interface StoredResult {
@@ -78,6 +86,8 @@ interface Active {
   steps: Map<string, StepState>;
   results: StoredResult[];
   status: StatusCode;
+  /** The store holds the run as Running (or further); its first step's news writes that. */
+  runningRecorded: boolean;
   cancelled: boolean;
   /** Why the run was stopped (cancel or deadline); recorded on the attempts it killed. */
   stopMessage?: string;
@@ -96,6 +106,8 @@ interface Active {
 }
 
 const HOST = os.hostname();
+/** How long an attempt may run before its start is stored, where the executor allows waiting (see Executor). */
+const RECORD_START_AFTER_MS = 50;
 /** Empty folders kept ready in the work root for runs' first steps: made ahead when fewer are left. */
 const FRESH_DIRS = 4;
 /** How many finished runs' emptied folders are kept for later runs (beyond that they are removed). */
@@ -295,7 +307,7 @@ export class Orchestrator {
     for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
     // Results share the submission's folder with its inputs and logs: their names are taken.
     const storedNames = new Set([path.basename(sub.input_path), LOGS_DIR, 'in', 'out']);
-    const run: Active = { sub, plan, steps, results: [], status: sub.status, cancelled: false, running: 0, made: new Set(), storedNames, spareDirs: [] };
+    const run: Active = { sub, plan, steps, results: [], status: sub.status, runningRecorded: sub.status >= STATUS.Running, cancelled: false, running: 0, made: new Set(), storedNames, spareDirs: [] };
     this.active.set(sub.id, run);
     this.armDeadline(run);
     return run;
@@ -378,31 +390,40 @@ export class Orchestrator {
       setupError = `Unable to initialise commandRunner: ${(error as Error).message} : ${step.current_step}`;
     }
 
-    const startedAt = nowIso();
-    // A run already Running has its batch Running too, or ended by a sibling (Error and Crash are final).
-    const firstStart = run.status < STATUS.Running;
-    const attemptId = this.deps.writer.write(() => {
-      if (!run.cancelled && run.status < STATUS.Complete) {
-        if (!firstStart) this.deps.runs.setSubmissionProgress(sub, `Running step: ${step.current_step}`, step.step_id, HOST);
-        else {
-          this.deps.runs.setSubmissionState(sub, STATUS.Running, `Running step: ${step.current_step}`, step.step_id, HOST);
-          this.deps.runs.setBatchState(sub.batch_id, STATUS.Running);
-        }
+    const start: AttemptStart = {
+      submission_id: sub.id,
+      step_key: step.key,
+      task_name: step.task,
+      current_step: step.current_step,
+      attempt_no: attemptNo,
+      argv,
+      cwd,
+      queued_at: st.queued_at,
+      started_at: nowIso(),
+    };
+    const running = `Running step: ${step.current_step}`;
+    /** The attempt's row and the run's progress, written once: at once, after a short while, or with the attempt's end. */
+    let recorded: Promise<number> | null = null;
+    const recordStart = (pid: number | null = null): Promise<number> => {
+      if (recorded === null) {
+        recorded = this.deps.writer.write(() => {
+          this.recordProgress(run, running, step.step_id);
+          const id = this.deps.runs.startAttempt(start);
+          if (pid !== null) this.deps.runs.setAttemptPid(id, pid);
+          return id;
+        });
+        recorded.then(
+          (id) => this.emitAttempt(run, key, id, 'running', null),
+          () => undefined,
+        );
       }
-      return this.deps.runs.startAttempt({
-        submission_id: sub.id,
-        step_key: step.key,
-        task_name: step.task,
-        current_step: step.current_step,
-        attempt_no: attemptNo,
-        argv,
-        cwd,
-        queued_at: st.queued_at,
-        started_at: startedAt,
-      });
-    });
+      return recorded;
+    };
+    st.recordStart = recordStart;
+    // The run's history shows the step starting when it did, even where the row is written only at its end.
+    const startNews = !run.cancelled && run.status < STATUS.Complete;
     if (run.status < STATUS.Running) run.status = STATUS.Running;
-    this.emitSubmission(run, STATUS.Running, `Running step: ${step.current_step}`);
+    this.emitSubmission(run, STATUS.Running, running);
 
     let outcome: AttemptOutcome | null = null;
     let failure: string | null = setupError;
@@ -417,28 +438,36 @@ export class Orchestrator {
         failure = `Unable to prepare files and tmp directory: ${(error as Error).message} : ${step.current_step}`;
       }
     }
-    // The attempt starts while its row is being committed; the row id is only needed afterwards.
-    const running =
-      !failure && !run.cancelled
-        ? this.deps.executor.run(
-            spec,
-            (pid) => {
-              st.pid = pid;
-              // The pid may arrive after a cancel or a shutdown asked for this attempt to stop.
-              if (run.cancelled || st.interrupted) killGroup(pid);
-              // For recovery only (the attempt's end records it too): a store that refuses it now (a full disk) is no reason to stop.
-              attemptId
-                .then((id) => this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid)))
-                .catch((error: unknown) => console.error('could not record the pid of an attempt:', error));
-            },
-            { submission_uuid: sub.uuid, priority: sub.priority, attempt_no: attemptNo, step },
-          )
-        : null;
-    const id = await attemptId;
-    this.emitAttempt(run, key, id, 'running', null);
-    if (running) outcome = await running;
+    const launch = !failure && !run.cancelled;
+    // A quick attempt is stored once, at its end; one still running after a short while is stored then.
+    const late = launch && this.deps.executor.recordsQuickAttemptsOnce === true;
+    const recordLater = late ? setTimeout(() => void recordStart().catch(() => undefined), RECORD_START_AFTER_MS) : undefined;
+    // Observers hear of the attempt at once; its id follows with its row.
+    if (late) this.emitAttempt(run, key, 0, 'running', null);
+    else recordStart().catch(() => undefined);
+    const attempt = launch
+      ? this.deps.executor.run(
+          spec,
+          (pid) => {
+            st.pid = pid;
+            // The pid may arrive after a cancel or a shutdown asked for this attempt to stop.
+            if (run.cancelled || st.interrupted) killGroup(pid);
+            // For recovery only (the attempt's end records it too): a store that refuses it now (a full disk) is no reason to stop.
+            const startWrite = recorded as Promise<number> | null;
+            const written = startWrite === null ? recordStart(pid) : startWrite.then((id) => this.deps.writer.write(() => this.deps.runs.setAttemptPid(id, pid)));
+            written.catch((error: unknown) => console.error('could not record the start of an attempt:', error));
+          },
+          { submission_uuid: sub.uuid, priority: sub.priority, attempt_no: attemptNo, step },
+        )
+      : null;
+    if (attempt) outcome = await attempt;
+    clearTimeout(recordLater);
+    // Written already (or being written): its id; else the attempt's end writes the row.
+    // (Assigned inside closures, which the compiler cannot follow: read through the declared type.)
+    const startWrite = recorded as Promise<number> | null;
+    const id = startWrite === null ? null : await startWrite;
     st.pid = null;
-    if (st.interrupted) return this.interrupted(run, st, id, outcome, spec);
+    if (st.interrupted) return this.interrupted(run, st, id ?? (await recordStart()), outcome, spec);
 
     // Work out what the attempt means (reference §3.7).
     let decision: ReturnType<typeof decideExit> | null = null;
@@ -509,19 +538,25 @@ export class Orchestrator {
     // Apply the final state in the same transaction as the attempt; a sibling may already have ended the run.
     if (final && run.status >= STATUS.Complete) final = null;
     if (final) run.status = final.status;
+    const end: AttemptEnd = {
+      state: retry ? 'failed' : attemptState,
+      pid: outcome?.pid ?? null,
+      exit_code: outcome?.exit_code ?? null,
+      signal: outcome?.signal ?? null,
+      stdout_path: logs.stdout,
+      stderr_path: logs.stderr,
+      started_at: outcome?.started_at ?? null,
+      ended_at: endedAt,
+      message: failure ?? (run.cancelled ? (run.stopMessage ?? 'Cancelled') : null),
+    };
+    st.recordStart = undefined;
     const written = this.deps.writer.write(() => {
-      this.deps.runs.finishAttempt({
-        id,
-        state: retry ? 'failed' : attemptState,
-        pid: outcome?.pid ?? null,
-        exit_code: outcome?.exit_code ?? null,
-        signal: outcome?.signal ?? null,
-        stdout_path: logs.stdout,
-        stderr_path: logs.stderr,
-        started_at: outcome?.started_at ?? null,
-        ended_at: endedAt,
-        message: failure ?? (run.cancelled ? (run.stopMessage ?? 'Cancelled') : null),
-      });
+      let attemptId = id;
+      if (attemptId === null) {
+        // Its start was never stored: the history still shows it, and the state moves on from there just below.
+        if (startNews) this.deps.runs.addMessage(sub, running, step.step_id);
+        attemptId = this.deps.runs.recordEndedAttempt(start, end);
+      } else this.deps.runs.finishAttempt({ id: attemptId, ...end });
       for (const r of stored) {
         this.deps.runs.addResult({
           submission_id: sub.id,
@@ -535,21 +570,28 @@ export class Orchestrator {
           size: r.size,
         });
       }
-      if (final) return this.writeFinal(run, final.status, final.message, step.step_id);
-      if (run.cancelled || run.status >= STATUS.Complete) return;
-      if (retry) this.deps.runs.setSubmissionProgress(sub, `Retrying step: ${step.current_step} (attempt ${st.attempts + 1} of ${step.retries + 1})`, step.step_id, HOST);
-      else this.deps.runs.setSubmissionProgress(sub, `Completed step: ${step.current_step}`, step.step_id, HOST);
+      if (final) this.writeFinal(run, final.status, final.message, step.step_id);
+      else {
+        const progress = retry ? `Retrying step: ${step.current_step} (attempt ${st.attempts + 1} of ${step.retries + 1})` : `Completed step: ${step.current_step}`;
+        this.recordProgress(run, progress, step.step_id);
+      }
+      return attemptId;
     });
-    // Intermediate states need not be on disk before the next step starts; the writer keeps their order.
-    if (!final) written.catch((error: unknown) => console.error('could not record an attempt:', error));
-    this.emitAttempt(run, key, id, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
+    const ended = (attemptId: number) => this.emitAttempt(run, key, attemptId, retry ? 'failed' : attemptState, outcome?.exit_code ?? null);
     if (final) {
-      await written;
+      ended(await written);
       this.afterFinal(run, final.status, final.message);
       // Only now: emptying a folder costs a few calls, which a client waiting for the run's end need not wait for.
       this.recycle(cwd);
       return;
     }
+    // Intermediate states need not be on disk before the next step starts; the writer keeps their order. An attempt
+    // stored only now is announced once its row exists.
+    if (id !== null) ended(id);
+    written.then(
+      (attemptId) => id === null && ended(attemptId),
+      (error: unknown) => console.error('could not record an attempt:', error),
+    );
     // The run's next step can have this folder once it is empty; the last one removes it.
     if (!run.cancelled && run.status < STATUS.Complete && emptyDir(cwd)) run.spareDirs.push(cwd);
     else this.recycle(cwd);
@@ -563,6 +605,18 @@ export class Orchestrator {
       this.emitSubmission(run, STATUS.Running, `Completed step: ${step.current_step}`);
       this.advance(run);
     }
+  }
+
+  /** Inside a transaction: a step's news on a run still going; the first makes the run (and its batch) Running. */
+  private recordProgress(run: Active, message: string, stepId: number): void {
+    if (run.cancelled || run.status >= STATUS.Complete) return;
+    if (run.runningRecorded) {
+      this.deps.runs.setSubmissionProgress(run.sub, message, stepId, HOST);
+      return;
+    }
+    this.deps.runs.setSubmissionState(run.sub, STATUS.Running, message, stepId, HOST);
+    this.deps.runs.setBatchState(run.sub.batch_id, STATUS.Running);
+    run.runningRecorded = true;
   }
 
   private async finish(run: Active, status: StatusCode, message: string, stepId: number | null): Promise<void> {
@@ -620,6 +674,9 @@ export class Orchestrator {
   private async failed(run: Active, key: string, error: unknown): Promise<void> {
     const st = run.steps.get(key) as StepState;
     console.error(`step ${key} of ${run.sub.uuid} failed inside the engine:`, error);
+    // An attempt whose start was not stored yet gets its row, which the failure then ends.
+    await st.recordStart?.().catch(() => undefined);
+    st.recordStart = undefined;
     if (st.pid) killGroup(st.pid);
     st.pid = null;
     st.phase = 'failed';
@@ -688,9 +745,16 @@ export class Orchestrator {
         fs.mkdirSync(cwd);
       }
     } catch (error) {
-      // A task's own root folder may not exist yet.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      fs.mkdirSync(cwd, { recursive: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        // Left by this very attempt before a crash, when its start was not stored yet (see Executor): its process
+        // group went with its launcher, so what it wrote goes too.
+        fs.rmSync(cwd, { recursive: true, force: true });
+        fs.mkdirSync(cwd);
+      } else if (code === 'ENOENT') {
+        // A task's own root folder may not exist yet.
+        fs.mkdirSync(cwd, { recursive: true });
+      } else throw error;
     }
     for (const input of step.inputs ?? []) linkOrCopy(path.join(this.deps.dataRoot, input.path), path.join(cwd, input.name));
     if (step.after.length === 0) {

@@ -74,6 +74,32 @@ export interface AttemptRow {
   message: string | null;
 }
 
+/** What is known of an attempt when it starts. */
+export interface AttemptStart {
+  submission_id: number;
+  step_key: string;
+  task_name: string;
+  current_step: number;
+  attempt_no: number;
+  argv: string[] | null;
+  cwd: string;
+  queued_at: string;
+  started_at: string;
+}
+
+/** What an attempt's end adds. `started_at`: when its process started, if it did. */
+export interface AttemptEnd {
+  state: string;
+  pid: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  stdout_path: string | null;
+  stderr_path: string | null;
+  started_at: string | null;
+  ended_at: string;
+  message: string | null;
+}
+
 export interface ResultRow {
   id: number;
   submission_id: number;
@@ -130,6 +156,12 @@ export class RunRepo {
       insertAttempt: db.prepare(
         `INSERT INTO attempt (submission_id, step_key, task_name, current_step, attempt_no, state, argv, cwd, queued_at, started_at)
          VALUES (@submission_id, @step_key, @task_name, @current_step, @attempt_no, 'running', @argv, @cwd, @queued_at, @started_at)`,
+      ),
+      insertEndedAttempt: db.prepare(
+        `INSERT INTO attempt (submission_id, step_key, task_name, current_step, attempt_no, state, argv, cwd, pid, exit_code, signal,
+           stdout_path, stderr_path, queued_at, started_at, ended_at, message)
+         VALUES (@submission_id, @step_key, @task_name, @current_step, @attempt_no, @state, @argv, @cwd, @pid, @exit_code, @signal,
+           @stdout_path, @stderr_path, @queued_at, @started_at, @ended_at, @message)`,
       ),
       finishAttempt: db.prepare(
         `UPDATE attempt SET state = @state, pid = @pid, exit_code = @exit_code, signal = @signal, stdout_path = @stdout_path,
@@ -237,33 +269,23 @@ export class RunRepo {
     if (statuses.length > 0 && statuses.every((s) => s === STATUS.Complete)) this.setBatchState(batchId, STATUS.Complete);
   }
 
-  startAttempt(a: {
-    submission_id: number;
-    step_key: string;
-    task_name: string;
-    current_step: number;
-    attempt_no: number;
-    argv: string[] | null;
-    cwd: string;
-    queued_at: string;
-    started_at: string;
-  }): number {
+  startAttempt(a: AttemptStart): number {
     return Number(this.s.insertAttempt.run({ ...a, argv: a.argv ? JSON.stringify(a.argv) : null }).lastInsertRowid);
   }
 
-  finishAttempt(a: {
-    id: number;
-    state: string;
-    pid: number | null;
-    exit_code: number | null;
-    signal: string | null;
-    stdout_path: string | null;
-    stderr_path: string | null;
-    started_at: string | null;
-    ended_at: string;
-    message: string | null;
-  }): void {
+  finishAttempt(a: AttemptEnd & { id: number }): void {
     this.s.finishAttempt.run(a);
+  }
+
+  /** An attempt that ended before its start was recorded: one row with both. */
+  recordEndedAttempt(start: AttemptStart, end: AttemptEnd): number {
+    const row = { ...start, argv: start.argv ? JSON.stringify(start.argv) : null, ...end, started_at: end.started_at ?? start.started_at };
+    return Number(this.s.insertEndedAttempt.run(row).lastInsertRowid);
+  }
+
+  /** A line of the submission's history that leaves its state as it is. */
+  addMessage(sub: { id: number }, message: string, stepId: number | null): void {
+    this.s.insertMessage.run(sub.id, stepId, message, nowIso());
   }
 
   setAttemptPid(id: number, pid: number): void {

@@ -736,7 +736,8 @@ export function createDesignerStore() {
         const run = get().testRun;
         if (!run) return;
         if (event.type === 'attempt' && event.submission_uuid === run.submission_uuid) {
-          set({ testRun: withStep(run, event.step_key, { state: event.state, attempt_id: event.attempt_id }) });
+          // 0: the attempt's row is not written yet (a quick attempt is stored once it ends).
+          set({ testRun: withStep(run, event.step_key, { state: event.state, attempt_id: event.attempt_id || null }) });
         } else if (event.type === 'submission' && event.uuid === run.submission_uuid) {
           set({ testRun: withStatus(run, event.status, event.last_message) });
         }
