@@ -13,6 +13,14 @@ interface Pending {
 }
 
 /**
+ * Node flags of a launcher. A spawn costs the process that forks in proportion to its memory (its page tables are
+ * copied, then torn down by the child's exec: about 40 µs per MB on each side here), and a launcher's heap stays tiny,
+ * so a young generation of 1 MB and no V8 helper threads keep it from growing to the default's 20 MB: 14 MB, and
+ * 0.2–0.7 ms less CPU per attempt, measured side by side. Electron's Node mode is left with its defaults.
+ */
+const LAUNCHER_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0'];
+
+/**
  * One launcher process (out/main/launcher.js). Attempts run there rather than in threads of the server: a thread
  * shares the server's address space, so its every spawn forked the whole server (7–17 ms at 95–200 MB against
  * 2 ms from a small process). Started on first use; an idle launcher does not keep the server's event loop alive.
@@ -57,8 +65,8 @@ class Launcher {
 
   private start(): ChildProcess {
     const child = fork(this.file, [], {
-      // Profiling or inspector flags of the server would otherwise follow it into every launcher.
-      execArgv: [],
+      // Not the server's flags (profiling or inspector ones would follow it into every launcher), but a small heap.
+      execArgv: process.versions.electron ? [] : LAUNCHER_FLAGS,
       // Inside Electron, process.execPath is the Electron binary: it runs the launcher as plain Node only when told to.
       env: process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
