@@ -22,6 +22,9 @@ async function serve(opts: { paused?: boolean; dataDir?: string } = {}): Promise
   addTask(db, 'slow', 'sleep 0.6', { out_glob: '.none', stdout_glob: '.none' });
   addJob(db, 'quick', [['count', 0], ['count_more', 1]]);
   addJob(db, 'slow', [['slow', 0]]);
+  addTask(db, 'fails', 'false', { out_glob: '.none', stdout_glob: '.none' });
+  // Two parallel steps, one of which fails: the other may end after the run has.
+  addJob(db, 'race', [['count', 0], ['fails', 0]]);
   return t;
 }
 
@@ -105,5 +108,21 @@ describe('attempt records', () => {
       ['s2', 'done'],
     ]);
     expect(fs.existsSync(path.join(left, 'partial.out'))).toBe(false);
+  });
+
+  it("keeps a run's end as the last line of its history when a parallel step ends after it", async () => {
+    const server = await serve();
+    const batches = await Promise.all(Array.from({ length: 8 }, () => submit(server, 'race')));
+    for (const batch of batches) {
+      const done = await pollBatch(server.url, batch);
+      expect(done.state).toBe('Error');
+      const sub = submissionId(server, batch);
+      const stored = server.core.db.prepare('SELECT last_message FROM submission WHERE id = ?').get(sub.id) as { last_message: string };
+      const last = server.core.db.prepare('SELECT message FROM message WHERE submission_id = ? ORDER BY id DESC LIMIT 1').get(sub.id) as { message: string };
+      expect(last.message).toBe(stored.last_message);
+      expect(stored.last_message).toMatch(/Exit status 1/);
+      // Both attempts are stored, whichever ended first.
+      expect(attemptsOf(server, sub.id).map((a) => a.step_key).sort()).toEqual(['s1', 's2']);
+    }
   });
 });

@@ -553,8 +553,9 @@ export class Orchestrator {
     const written = this.deps.writer.write(() => {
       let attemptId = id;
       if (attemptId === null) {
-        // Its start was never stored: the history still shows it, and the state moves on from there just below.
-        if (startNews) this.deps.runs.addMessage(sub, running, step.step_id);
+        // Its start was never stored: the history still shows it (unless the run was ended meanwhile by a cancel or a
+        // sibling, whose end stays the last line), and the state moves on from there just below.
+        if (startNews && (final !== null || (!run.cancelled && run.status < STATUS.Complete))) this.deps.runs.addMessage(sub, running, step.step_id);
         attemptId = this.deps.runs.recordEndedAttempt(start, end);
       } else this.deps.runs.finishAttempt({ id: attemptId, ...end });
       for (const r of stored) {
