@@ -318,6 +318,10 @@ CREATE TABLE schedule (
 // status-only query; each run's state changes no longer update it.
 const m007 = `DROP INDEX submission_status;`;
 
+// No query looks attempts up by state (recovery reads a submission's attempts through attempt_submission), and every
+// attempt's insert and end updated this index.
+const m008 = `DROP INDEX attempt_state;`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: m001 },
   { version: 2, name: 'native service API', sql: m002 },
@@ -326,4 +330,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 5, name: 'notifications and schedules', sql: m005 },
   { version: 6, name: 'configuration stamp', sql: m006 },
   { version: 7, name: 'one status index', sql: m007 },
+  { version: 8, name: 'no attempt state index', sql: m008 },
 ];
