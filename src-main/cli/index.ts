@@ -17,9 +17,14 @@ import { createWorkerToken, revokeWorkerToken } from '../core/queue/worker-regis
 import { AppError } from '../core/errors';
 import { STATUS_LABELS, STATUS } from '../core/model/types';
 
-// More thread-pool threads let concurrent upload fsyncs share journal commits. Set before any
-// asynchronous I/O: libuv sizes its pool on first use.
-process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
+// More thread-pool threads let concurrent upload fsyncs share journal commits. libuv reads the size once, when its pool
+// first starts: set it, start the pool, and take the setting back, so that launchers and the tasks they start (whose
+// environment is this process's) do not inherit it. A size the user set is left as it is, and inherited.
+if (!process.env.UV_THREADPOOL_SIZE) {
+  process.env.UV_THREADPOOL_SIZE = '16';
+  fs.access(__filename, () => undefined);
+  delete process.env.UV_THREADPOOL_SIZE;
+}
 
 /** Built files sit beside this entry: out/main/{cli,worker}.js and out/renderer/. */
 export const BUILD_PATHS = {

@@ -53,6 +53,27 @@ describe('aa', () => {
     expect(fs.readFileSync(files[1], 'utf8')).toMatch(/^\d+ \S+\.contents\n$/);
   });
 
+  it("gives tasks the environment it was started with, without the server's own thread-pool setting", () => {
+    const dir = tempDir();
+    const cfg = path.join(dir, 'env.yaml');
+    fs.writeFileSync(
+      cfg,
+      'format: aa-workbench/1\ntasks:\n  - { name: e, backend: local, executable: "env", in_glob: .input, out_glob: .env, stdout_glob: .env }\njobs:\n  - { name: showenv, runnable: true, steps: [{ key: a, task: e }] }\n',
+    );
+    expect(aa(['import', cfg, '--data-dir', dir]).code).toBe(0);
+    const environment = (env: NodeJS.ProcessEnv) => {
+      const run = aa(['run', 'showenv', path.join(ROOT, 'test', 'fixtures', 'file1.txt'), '--data-dir', dir], env);
+      expect(run.code, run.err).toBe(0);
+      const file = run.out.split('\n').find((l) => l.trim().endsWith('.env'));
+      return fs.readFileSync(file!.trim(), 'utf8').split('\n');
+    };
+    const plain = environment({ UV_THREADPOOL_SIZE: undefined, AA_TEST_MARK: 'kept' });
+    expect(plain).toContain('AA_TEST_MARK=kept');
+    expect(plain.filter((l) => l.startsWith('UV_THREADPOOL_SIZE='))).toEqual([]);
+    // A size the user chose is theirs, and reaches the tasks.
+    expect(environment({ UV_THREADPOOL_SIZE: '3' })).toContain('UV_THREADPOOL_SIZE=3');
+  });
+
   it('uses AA_DATA_DIR when --data-dir is not given', () => {
     const dir = tempDir();
     expect(aa(['import', path.join(ROOT, 'resources', 'examples', 'tmp_count.yaml')], { AA_DATA_DIR: dir }).code).toBe(0);
