@@ -218,6 +218,9 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     async deleteRun(uuid: string) {
       const sub = submissionOrThrow(uuid);
       if (!isFinalStatus(sub.status)) await orchestrator.cancel(sub.id);
+      // Attempts still being handled (killed by the cancel, or running beside a sibling that ended the run) record
+      // their end and move their logs before the rows and files go.
+      await orchestrator.settled(sub.id);
       await writer.write(() => runs.deleteSubmission(sub));
       await fs.promises.rm(path.join(paths.uploads, sub.uuid), { recursive: true, force: true });
       return true;

@@ -188,5 +188,9 @@ describe('cancel', () => {
     expect(fs.existsSync(path.join(t.core.paths.uploads, uuid))).toBe(false);
     await until(() => !fs.existsSync(path.join(t.core.paths.work, uuid)), 'the working folder to go', 3000);
     expect((await admin('GET', `/runs/${uuid}`)).status).toBe(404);
+    // The killed attempt's end was handled before the removal: nothing it wrote comes back afterwards.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fs.existsSync(path.join(t.core.paths.uploads, uuid))).toBe(false);
+    expect((t.core.db.prepare('SELECT COUNT(*) AS n FROM attempt WHERE submission_id = ?').get(id) as { n: number }).n).toBe(0);
   });
 });

@@ -93,6 +93,8 @@ interface Active {
   stopMessage?: string;
   deadline?: NodeJS.Timeout;
   running: number;
+  /** Waiting for `running` to reach 0: every attempt of the run handled, its end and files recorded. */
+  drained: Array<() => void>;
   /** Folders already created for this run (saves a metadata call per step). */
   made: Set<string>;
   /** Names already stored in the submission's folder, to rename clashes without asking the disk. */
@@ -123,6 +125,8 @@ const SCRIPT_INTERPRETERS: Record<number, AttemptSpec['interpreter']> = {
 
 export class Orchestrator {
   private readonly active = new Map<number, Active>();
+  /** Runs with attempts being handled, by submission id; a run stays here after its end until they are done. */
+  private readonly busy = new Map<number, Active>();
   /** Ready steps per priority (2 high, 1 normal, 0 low), FIFO within one. */
   private readonly ready: Array<Array<{ run: Active; key: string }>> = [[], [], []];
   private running = 0;
@@ -245,6 +249,17 @@ export class Orchestrator {
     return true;
   }
 
+  /**
+   * Resolves once no attempt of the submission is being handled any more: a killed one, or one still running beside a
+   * sibling that ended the run, has recorded its end and moved its files. For a caller that removes the run next;
+   * bounded by `ms`, as a remote attempt may never answer.
+   */
+  async settled(submissionId: number, ms = 10_000): Promise<void> {
+    const run = this.busy.get(submissionId);
+    if (!run) return;
+    await Promise.race([new Promise<void>((resolve) => run.drained.push(resolve)), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+  }
+
   /** Ends a run from outside its steps (cancel, deadline): queued steps never start, running groups are killed. */
   private async stop(run: Active, status: StatusCode, message: string): Promise<void> {
     run.cancelled = true;
@@ -307,7 +322,7 @@ export class Orchestrator {
     for (const step of plan.steps) steps.set(step.key, { step, phase: 'waiting', attempts: 0, queued_at: '', pid: null });
     // Results share the submission's folder with its inputs and logs: their names are taken.
     const storedNames = new Set([path.basename(sub.input_path), LOGS_DIR, 'in', 'out']);
-    const run: Active = { sub, plan, steps, results: [], status: sub.status, runningRecorded: sub.status >= STATUS.Running, cancelled: false, running: 0, made: new Set(), storedNames, spareDirs: [] };
+    const run: Active = { sub, plan, steps, results: [], status: sub.status, runningRecorded: sub.status >= STATUS.Running, cancelled: false, running: 0, drained: [], made: new Set(), storedNames, spareDirs: [] };
     this.active.set(sub.id, run);
     this.armDeadline(run);
     return run;
@@ -332,11 +347,16 @@ export class Orchestrator {
       if (!item) break;
       this.running += 1;
       item.run.running += 1;
+      this.busy.set(item.run.sub.id, item.run);
       void this.execute(item.run, item.key)
         .catch((error: unknown) => this.failed(item.run, item.key, error))
         .finally(() => {
         this.running -= 1;
         item.run.running -= 1;
+        if (item.run.running === 0) {
+          this.busy.delete(item.run.sub.id);
+          for (const resolve of item.run.drained.splice(0)) resolve();
+        }
         if (this.running === 0) for (const resolve of this.idle) resolve();
         this.pump();
       });
