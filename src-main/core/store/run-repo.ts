@@ -116,8 +116,11 @@ export interface ResultRow {
 
 export class RunRepo {
   private readonly s;
+  /** Runs a function inside one read transaction (built once; see snapshot). */
+  private readonly reading: (fn: () => unknown) => unknown;
 
   constructor(private readonly db: Db) {
+    this.reading = db.transaction((fn: () => unknown) => fn());
     this.s = {
       insertBatch: db.prepare('INSERT INTO batch (uuid, status, ip, created_at) VALUES (?, 0, ?, ?)'),
       insertSubmission: db.prepare(
@@ -220,6 +223,14 @@ export class RunRepo {
 
   submissionById(id: number): SubmissionRow | undefined {
     return this.s.submissionById.get(id) as SubmissionRow | undefined;
+  }
+
+  /**
+   * Several reads as one: they see the store at one moment (no commit lands between them), and SQLite takes its
+   * read locks once rather than per statement.
+   */
+  snapshot<T>(fn: () => T): T {
+    return this.reading(fn) as T;
   }
 
   batch(uuid: string): { id: number; uuid: string; status: StatusCode } | undefined {

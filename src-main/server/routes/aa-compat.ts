@@ -68,13 +68,18 @@ export async function acceptSubmission(core: CoreInternals, req: IncomingMessage
 
 /** `GET submission/<batch UUID>`: the batch's state and each submission's results. */
 export function answerBatch(core: CoreInternals, res: ServerResponse, uuid: string): void {
-  const batch = core.runs.batch(uuid);
-  if (!batch) return sendJson(res, 404, NOT_FOUND);
-  sendJson(res, 200, {
-    UUID: batch.uuid,
-    state: STATUS_LABELS[batch.status],
-    submissions: core.runs.briefsOfBatch(batch.id).map((s) => submissionOutput(core, s)),
+  // The batch's state and its submissions' as of one moment: a run's end commits both.
+  const doc = core.runs.snapshot(() => {
+    const batch = core.runs.batch(uuid);
+    if (!batch) return null;
+    return {
+      UUID: batch.uuid,
+      state: STATUS_LABELS[batch.status],
+      submissions: core.runs.briefsOfBatch(batch.id).map((s) => submissionOutput(core, s)),
+    };
   });
+  if (!doc) return sendJson(res, 404, NOT_FOUND);
+  sendJson(res, 200, doc);
 }
 
 /** The batch routes' paths (after the mount), with the UUID as group 1. */
@@ -87,9 +92,12 @@ export function aaCompatRouter(core: CoreInternals): Router {
   router.post(SUBMIT_PATHS, wrap((req, res) => acceptSubmission(core, req, res)));
 
   router.get(new RegExp(`^/submission/single/${UUID}(?:\\.json)?/?$`), (req, res) => {
-    const sub = core.runs.brief(String(req.params[0]));
-    if (!sub) return sendJson(res, 404, NOT_FOUND);
-    sendJson(res, 200, submissionOutput(core, sub));
+    const doc = core.runs.snapshot(() => {
+      const sub = core.runs.brief(String(req.params[0]));
+      return sub ? submissionOutput(core, sub) : null;
+    });
+    if (!doc) return sendJson(res, 404, NOT_FOUND);
+    sendJson(res, 200, doc);
   });
 
   router.get(BATCH_PATH, (req, res) => answerBatch(core, res, String(req.params[0])));
