@@ -129,7 +129,10 @@ export class Orchestrator {
   private readonly busy = new Map<number, Active>();
   /** Ready steps per priority (2 high, 1 normal, 0 low), FIFO within one. */
   private readonly ready: Array<Array<{ run: Active; key: string }>> = [[], [], []];
+  /** Attempts being handled (started and not yet recorded). */
   private running = 0;
+  /** Of those, attempts whose process has not ended yet: what the concurrency limit counts. */
+  private launched = 0;
   private paused: boolean;
   private closing = false;
   private readonly idle = new Set<() => void>();
@@ -238,7 +241,7 @@ export class Orchestrator {
   }
 
   stats(): { queued: number; running: number } {
-    return { queued: this.ready.reduce((n, q) => n + q.length, 0), running: this.running };
+    return { queued: this.ready.reduce((n, q) => n + q.length, 0), running: this.launched };
   }
 
   /** Cancel: queued steps never start, running process groups are killed. */
@@ -342,15 +345,25 @@ export class Orchestrator {
   }
 
   private pump(): void {
-    while (!this.paused && !this.closing && this.running < this.deps.concurrency()) {
+    while (!this.paused && !this.closing && this.launched < this.deps.concurrency()) {
       const item = this.ready[2].shift() ?? this.ready[1].shift() ?? this.ready[0].shift();
       if (!item) break;
       this.running += 1;
+      this.launched += 1;
       item.run.running += 1;
       this.busy.set(item.run.sub.id, item.run);
-      void this.execute(item.run, item.key)
+      // The slot goes to the next attempt as soon as this one's process has ended, while its outcome is recorded.
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        this.launched -= 1;
+        this.pump();
+      };
+      void this.execute(item.run, item.key, release)
         .catch((error: unknown) => this.failed(item.run, item.key, error))
         .finally(() => {
+        release();
         this.running -= 1;
         item.run.running -= 1;
         if (item.run.running === 0) {
@@ -363,7 +376,8 @@ export class Orchestrator {
     }
   }
 
-  private async execute(run: Active, key: string): Promise<void> {
+  /** `release`: called once the attempt's process has ended (or never started), freeing its concurrency slot. */
+  private async execute(run: Active, key: string, release: () => void): Promise<void> {
     const st = run.steps.get(key) as StepState;
     const step = st.step;
     const sub = run.sub;
@@ -481,6 +495,7 @@ export class Orchestrator {
         )
       : null;
     if (attempt) outcome = await attempt;
+    release();
     clearTimeout(recordLater);
     // Written already (or being written): its id; else the attempt's end writes the row.
     // (Assigned inside closures, which the compiler cannot follow: read through the declared type.)
