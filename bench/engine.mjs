@@ -422,7 +422,8 @@ larger Node process, which credits the engine with the launcher's cheaper spawn;
 from a process as small as a launcher instead. Per step there remain two messages between the server and a launcher
 (the attempt and its outcome; an attempt that runs past 20 ms also reports its pid on the way), moving the results
 beside the input, and one SQLite commit: a quick attempt is stored once, start and end, in the commit that records
-its results and the run's new state.
+its results and the run's new state. A launcher gets its next attempt as soon as a process ends, while the server
+records the one before.
 Working folders are reused: a run's next step takes the emptied folder of the one before, and a finished run's folder
 goes to a later run (checked empty when taken). This machine's disk is ext4 without a journal, where every new inode
 skips, one by one, the inodes freed in its block group in the last minutes: making and removing a folder per job made
