@@ -11,6 +11,18 @@ const aa = (args: string[], env: NodeJS.ProcessEnv = {}) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
+/** A data folder holding one job of one local task, imported from `cfg` (the config file, left in the folder). */
+function oneTaskJob(job: string, executable: string, glob: string): { dir: string; cfg: string } {
+  const dir = tempDir();
+  const cfg = path.join(dir, `${job}.yaml`);
+  fs.writeFileSync(
+    cfg,
+    `format: aa-workbench/1\ntasks:\n  - { name: t, backend: local, executable: "${executable}", in_glob: .input, out_glob: ${glob}, stdout_glob: ${glob} }\njobs:\n  - { name: ${job}, runnable: true, steps: [{ key: a, task: t }] }\n`,
+  );
+  expect(aa(['import', cfg, '--data-dir', dir]).code).toBe(0);
+  return { dir, cfg };
+}
+
 describe('aa', () => {
   it('prints usage for --help and for each command', () => {
     const top = aa(['--help']);
@@ -54,13 +66,7 @@ describe('aa', () => {
   });
 
   it("gives tasks the environment it was started with, without the server's own thread-pool setting", () => {
-    const dir = tempDir();
-    const cfg = path.join(dir, 'env.yaml');
-    fs.writeFileSync(
-      cfg,
-      'format: aa-workbench/1\ntasks:\n  - { name: e, backend: local, executable: "env", in_glob: .input, out_glob: .env, stdout_glob: .env }\njobs:\n  - { name: showenv, runnable: true, steps: [{ key: a, task: e }] }\n',
-    );
-    expect(aa(['import', cfg, '--data-dir', dir]).code).toBe(0);
+    const { dir } = oneTaskJob('showenv', 'env', '.env');
     const environment = (env: NodeJS.ProcessEnv) => {
       const run = aa(['run', 'showenv', path.join(ROOT, 'test', 'fixtures', 'file1.txt'), '--data-dir', dir], env);
       expect(run.code, run.err).toBe(0);
@@ -81,13 +87,7 @@ describe('aa', () => {
   });
 
   it('exits non-zero when the run ends in Error, and on a bad import without changing the store', () => {
-    const dir = tempDir();
-    const cfg = path.join(dir, 'bad.yaml');
-    fs.writeFileSync(
-      cfg,
-      'format: aa-workbench/1\ntasks:\n  - { name: f, backend: local, executable: "false", in_glob: .input, out_glob: .o, stdout_glob: .o }\njobs:\n  - { name: fails, runnable: true, steps: [{ key: a, task: f }] }\n',
-    );
-    expect(aa(['import', cfg, '--data-dir', dir]).code).toBe(0);
+    const { dir, cfg } = oneTaskJob('fails', 'false', '.o');
     const run = aa(['run', 'fails', path.join(ROOT, 'test', 'fixtures', 'file1.txt'), '--data-dir', dir]);
     expect(run.code).toBe(1);
     expect(run.out).toContain('Error (Unable to call commandRunner.run_cmd(): Exit status 1');
