@@ -260,7 +260,7 @@ export class Orchestrator {
   async settled(submissionId: number, ms = 10_000): Promise<void> {
     const run = this.busy.get(submissionId);
     if (!run) return;
-    await Promise.race([new Promise<void>((resolve) => run.drained.push(resolve)), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    await waitAtMost((done) => run.drained.push(done), ms);
   }
 
   /** Ends a run from outside its steps (cancel, deadline): queued steps never start, running groups are killed. */
@@ -298,12 +298,7 @@ export class Orchestrator {
   /** Stop scheduling; wait up to `graceMs` for running attempts, then kill them. */
   async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
-    if (this.running > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => this.idle.add(resolve)),
-        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
-      ]);
-    }
+    if (this.running > 0) await waitAtMost((done) => this.idle.add(done), graceMs);
     for (const run of this.active.values()) {
       clearTimeout(run.deadline);
       for (const st of run.steps.values()) {
@@ -313,9 +308,7 @@ export class Orchestrator {
       }
     }
     // Let the stopped attempts record themselves before the store closes (bounded: a remote one may never answer).
-    if (this.running > 0) {
-      await Promise.race([new Promise<void>((resolve) => this.idle.add(resolve)), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    }
+    if (this.running > 0) await waitAtMost((done) => this.idle.add(done), 5_000);
     // Any still being made are cleared by the next start's reconciliation, with whatever else is no run's.
     for (const dir of this.freshDirs.splice(0)) removeDir(dir);
   }
@@ -928,6 +921,14 @@ export class Orchestrator {
       at: nowIso(),
     });
   }
+}
+
+/** Resolves once `register`'s callback is called, or after `ms` (a timer that does not keep the process alive). */
+function waitAtMost(register: (done: () => void) => void, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    register(resolve);
+    setTimeout(resolve, ms).unref();
+  });
 }
 
 /** A_A chord_end quirk: a job whose last layer runs in parallel completes "at step #total_steps". */

@@ -281,7 +281,7 @@ export class RunRepo {
   }
 
   startAttempt(a: AttemptStart): number {
-    return Number(this.s.insertAttempt.run({ ...a, argv: a.argv ? JSON.stringify(a.argv) : null }).lastInsertRowid);
+    return Number(this.s.insertAttempt.run(startColumns(a)).lastInsertRowid);
   }
 
   finishAttempt(a: AttemptEnd & { id: number }): void {
@@ -290,7 +290,7 @@ export class RunRepo {
 
   /** An attempt that ended before its start was recorded: one row with both. */
   recordEndedAttempt(start: AttemptStart, end: AttemptEnd): number {
-    const row = { ...start, argv: start.argv ? JSON.stringify(start.argv) : null, ...end, started_at: end.started_at ?? start.started_at };
+    const row = { ...startColumns(start), ...end, started_at: end.started_at ?? start.started_at };
     return Number(this.s.insertEndedAttempt.run(row).lastInsertRowid);
   }
 
@@ -323,4 +323,9 @@ export class RunRepo {
     this.s.deleteSubmission.run(sub.id);
     this.s.deleteEmptyBatch.run(sub.batch_id, sub.batch_id);
   }
+}
+
+/** An attempt's start as its row's columns: the argv is stored as JSON. */
+function startColumns(a: AttemptStart): Omit<AttemptStart, 'argv'> & { argv: string | null } {
+  return { ...a, argv: a.argv ? JSON.stringify(a.argv) : null };
 }
