@@ -1,7 +1,8 @@
 // Launcher process: starts task attempts for the server. Linux fork copies the forking process's page tables and
 // makes both sides fault on every page they touch until exec, so a spawn costs in proportion to the spawner's memory;
 // from this small process it costs what a bare `node -e spawn(...)` does, whatever the server holds.
-import { killGroup, runAttempt, useSpareFiles, useTaskEnvironment } from './exec/run';
+import { killGroup, runAttempt, useNativeSpawner, useSpareFiles, useTaskEnvironment } from './exec/run';
+import { loadNativeSpawner, nativeSpawnerFile } from './exec/native-spawn';
 import { SpareFiles } from './exec/spare-files';
 import type { LaunchReply, LaunchRun } from './exec/launch-protocol';
 
@@ -20,6 +21,7 @@ const ANNOUNCE_AFTER_MS = 20;
 const groups = new Set<number>();
 const spares = new SpareFiles();
 useSpareFiles(spares);
+useNativeSpawner(loadNativeSpawner(nativeSpawnerFile(__dirname)));
 
 function reply(message: LaunchReply): void {
   if (process.connected) process.send?.(message);

@@ -13,6 +13,7 @@ import { importConfig, exportConfig } from '../core/config';
 import { startServer } from '../server/app';
 import { readRuntimeFile } from '../core/security/runtime-file';
 import { WORKER_DEFAULTS } from '../core/queue/protocol';
+import { nativeSpawnerFile } from '../../src-worker/exec/native-spawn';
 import { createWorkerToken, revokeWorkerToken } from '../core/queue/worker-registry';
 import { AppError } from '../core/errors';
 import { STATUS_LABELS, STATUS } from '../core/model/types';
@@ -26,10 +27,11 @@ if (!process.env.UV_THREADPOOL_SIZE) {
   delete process.env.UV_THREADPOOL_SIZE;
 }
 
-/** Built files sit beside this entry: out/main/{cli,worker}.js and out/renderer/. */
+/** Built files sit beside this entry: out/main/{cli,worker}.js and out/renderer/; the spawn addon in native/. */
 export const BUILD_PATHS = {
   launcherFile: path.join(__dirname, 'launcher.js'),
   uiDir: path.join(__dirname, '..', 'renderer'),
+  spawnerFile: nativeSpawnerFile(__dirname),
 };
 
 const dataDirOption = () => new Option('--data-dir <dir>', 'data folder (default: $AA_DATA_DIR or the per-user app-data folder)');
@@ -226,7 +228,16 @@ async function worker(opts: WorkerCliOptions): Promise<number> {
   const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
   // Loaded here only: BullMQ and ioredis would add to the start of every other command.
   const { workerCommand } = await import('./worker');
-  return workerCommand({ server: opts.server, token, queues, concurrency, redis: opts.redis, workDir: opts.workDir, transferTries: tries });
+  return workerCommand({
+    server: opts.server,
+    token,
+    queues,
+    concurrency,
+    redis: opts.redis,
+    workDir: opts.workDir,
+    transferTries: tries,
+    spawnerFile: BUILD_PATHS.spawnerFile,
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {

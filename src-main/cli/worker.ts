@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import IORedis from 'ioredis';
-import { killGroup, runAttempt } from '../../src-worker/exec/run';
+import { killGroup, runAttempt, useNativeSpawner } from '../../src-worker/exec/run';
+import { loadNativeSpawner } from '../../src-worker/exec/native-spawn';
 import type { AttemptOutcome } from '../../src-worker/exec/types';
 import {
   WORKER_API,
@@ -295,8 +296,12 @@ function redactUrl(url: string): string {
   return u.toString();
 }
 
-/** The `aa worker` command: start, stop cleanly on the first Ctrl-C (running steps finish), at once on the second. */
-export async function workerCommand(opts: Omit<WorkerOptions, 'log'>): Promise<number> {
+/**
+ * The `aa worker` command: start, stop cleanly on the first Ctrl-C (running steps finish), at once on the second.
+ * `spawnerFile`: the posix_spawn addon, used to start the steps' processes where it loads.
+ */
+export async function workerCommand(opts: Omit<WorkerOptions, 'log'> & { spawnerFile: string }): Promise<number> {
+  useNativeSpawner(loadNativeSpawner(opts.spawnerFile));
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
   const worker = await startWorker({ ...opts, log });
   let signals = 0;

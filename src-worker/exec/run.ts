@@ -1,5 +1,5 @@
 // Runs one task attempt as a child process: argv without a shell, capped output files, timeout, group clean-up.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { rm, stat } from 'node:fs/promises';
@@ -7,11 +7,18 @@ import { performance } from 'node:perf_hooks';
 import { ScriptError, writeScript } from './scripts';
 import type { AttemptOutcome, AttemptSpec } from './types';
 import type { SpareFiles } from './spare-files';
+import type { NativeSpawner, TaskChild } from './native-spawn';
 
 /** Where stdout files come from in this process: made on demand unless a process keeps spares (the launcher). */
 let spares: SpareFiles | null = null;
 export function useSpareFiles(pool: SpareFiles | null): void {
   spares = pool;
+}
+
+/** What starts task processes in this process: the posix_spawn addon where it is loaded, else child_process. */
+let spawner: NativeSpawner | null = null;
+export function useNativeSpawner(native: NativeSpawner | null): void {
+  spawner = native;
 }
 
 /**
@@ -63,21 +70,16 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
   const stderr = new CappedFile(spec.stderr_file, spec.output_cap_bytes, true);
 
   const t0 = performance.now();
-  let child: ChildProcess;
+  let child: TaskChild;
   try {
-    child = spawn(argv[0], argv.slice(1), {
-      cwd: spec.cwd,
-      env: taskEnv(spec.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group, so timeout and cancel reach grandchildren through kill(-pid).
-      detached: true,
-      shell: false,
-    });
+    child = startProcess(argv, spec.cwd, taskEnv(spec.env));
   } catch (e) {
-    // Invalid arguments (e.g. a NUL byte) throw before anything starts.
     stdout.close();
     stderr.close();
-    return notStarted(`cannot start ${argv[0]}: ${(e as Error).message}`);
+    const error = e as NodeJS.ErrnoException;
+    // The addon reports a program that cannot start at once; invalid arguments (e.g. a NUL byte) throw either way.
+    if (error.syscall === 'spawn') return notStarted(await explainSpawnError(error, argv[0], spec.cwd));
+    return notStarted(`cannot start ${argv[0]}: ${error.message}`);
   }
   const startedAt = new Date().toISOString();
   const pid = child.pid ?? null;
@@ -108,7 +110,7 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
       if (pid === null) spawnError = e;
     });
 
-    child.once('exit', (code, sig) => {
+    child.once('exit', (code: number | null, sig: NodeJS.Signals | null) => {
       exitCode = code;
       signal = sig;
       clearTimeout(termTimer);
@@ -145,6 +147,18 @@ async function runArgv(argv: string[], spec: AttemptSpec): Promise<AttemptOutcom
         });
       })();
     });
+  });
+}
+
+function startProcess(argv: string[], cwd: string, env: NodeJS.ProcessEnv): TaskChild {
+  if (spawner !== null) return spawner.spawn(argv, cwd, env);
+  return spawn(argv[0], argv.slice(1), {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group, so timeout and cancel reach grandchildren through kill(-pid).
+    detached: true,
+    shell: false,
   });
 }
 

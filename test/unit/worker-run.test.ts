@@ -1,12 +1,14 @@
-// runAttempt with real child processes: exit statuses, capped output files, timeouts, process groups, env, argv.
+// runAttempt with real child processes: exit statuses, capped output files, timeouts, process groups, env, argv; each
+// case with both starters (the posix_spawn addon and Node's child_process).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAttempt } from '../../src-worker/exec/run';
+import { runAttempt, useNativeSpawner } from '../../src-worker/exec/run';
+import { loadNativeSpawner, nativeSpawnerFile, type NativeSpawner } from '../../src-worker/exec/native-spawn';
 import type { AttemptSpec, AttemptStarted } from '../../src-worker/exec/types';
 
 let dir: string;
@@ -69,7 +71,22 @@ const hasProgram = (name: string) => {
   }
 };
 
-describe('runAttempt (command)', () => {
+// Built by `npm run build` (scripts/build-native.js), as `npm test` does first.
+const native = loadNativeSpawner(nativeSpawnerFile(__dirname));
+
+it('loads the posix_spawn starter on Linux', () => {
+  expect(process.platform !== 'linux' || native !== null).toBe(true);
+});
+
+const starters: [string, NativeSpawner | null][] = [
+  ['child_process', null],
+  ...(native ? [['posix_spawn', native] as [string, NativeSpawner]] : []),
+];
+
+describe.each(starters)('runAttempt (command) started by %s', (_name, starter) => {
+  beforeAll(() => useNativeSpawner(starter));
+  afterAll(() => useNativeSpawner(null));
+
   it('returns exit code 0 and the start and end of the run', async () => {
     const o = await runAttempt(command(['true']));
     expect(o).toMatchObject({ exit_code: 0, signal: null, timed_out: false, spawn_error: null });
@@ -312,5 +329,47 @@ describe('runAttempt (command)', () => {
       channel.port1.close();
       channel.port2.close();
     }
+  });
+
+  it('starts the process with no standard signal blocked or ignored (SIGPIPE included, which Node ignores)', async () => {
+    const spec = command(['grep', '-E', '^Sig(Blk|Ign)', '/proc/self/status']);
+    await runAttempt(spec);
+    const masks = read(spec.stdout_file).trim().split('\n').map((line) => BigInt(`0x${line.split('\t')[1]}`));
+    // Signals 1-31; glibc keeps its two internal real-time signals (32, 33) ignored across posix_spawn.
+    expect(masks.map((m) => m & 0x7fffffffn)).toEqual([0n, 0n]);
+  });
+
+  it('makes the process the leader of a process group of its own', async () => {
+    const spec = command(['cat', '/proc/self/stat']);
+    const o = await runAttempt(spec);
+    const fields = read(spec.stdout_file).slice(read(spec.stdout_file).lastIndexOf(')') + 2).split(' ');
+    expect(Number(fields[2])).toBe(o.pid);
+  });
+
+  it('looks a relative PATH entry up in the working folder', async () => {
+    const cwd = join(dir, `rel-${n}`);
+    await mkdir(join(cwd, 'tools'), { recursive: true });
+    await writeFile(join(cwd, 'tools', 'aa-here'), '#!/bin/sh\necho found\n', { mode: 0o755 });
+    const spec = command(['aa-here'], { cwd, env: { PATH: `/aa-nowhere:tools` } });
+    const o = await runAttempt(spec);
+    expect(o.spawn_error).toBeNull();
+    expect(read(spec.stdout_file)).toBe('found\n');
+  });
+
+  it('reports how a process killed by a signal ended', async () => {
+    const o = await runAttempt(command(['sh', '-c', 'kill -USR1 $$']));
+    expect(o).toMatchObject({ exit_code: null, signal: 'SIGUSR1', spawn_error: null });
+  });
+});
+
+describe.each(starters.filter(([, starter]) => starter !== null))('runAttempt started by %s', (_name, starter) => {
+  beforeAll(() => useNativeSpawner(starter));
+  afterAll(() => useNativeSpawner(null));
+
+  it('gives the process no descriptor beyond stdin (/dev/null), stdout and stderr, inherited ones included', async () => {
+    const spec = command(['sh', '-c', 'ls /proc/$$/fd; readlink /proc/$$/fd/0']);
+    const o = await runAttempt(spec);
+    expect(o.exit_code).toBe(0);
+    expect(read(spec.stdout_file).split('\n').filter(Boolean)).toEqual(['0', '1', '2', '/dev/null']);
   });
 });

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "aa_spawn",
+      "sources": ["spawn.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
