@@ -8,6 +8,7 @@
 //     A file without '/' is looked up on the PATH of envPairs (else /usr/bin:/bin), relative entries against cwd.
 //     0 when an argument is not a string or holds a NUL byte.
 //   reap(pid) -> undefined while it runs | [exitCode, signalNumber] once it ended (exitCode -1 when killed)
+//   kill(pid, signalNumber) -> 0 | errno: kill(2) without the exception Node's process.kill makes of ESRCH
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -206,11 +207,23 @@ static napi_value Reap(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value Kill(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int32_t pid = 0, sig = 0;
+  if (argc < 2 || napi_get_value_int32(env, args[0], &pid) != napi_ok || napi_get_value_int32(env, args[1], &sig) != napi_ok)
+    return int_value(env, EINVAL);
+  return int_value(env, kill(pid, sig) == 0 ? 0 : errno);
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, Spawn, NULL, &fn);
   napi_set_named_property(env, exports, "spawn", fn);
   napi_create_function(env, "reap", NAPI_AUTO_LENGTH, Reap, NULL, &fn);
   napi_set_named_property(env, exports, "reap", fn);
+  napi_create_function(env, "kill", NAPI_AUTO_LENGTH, Kill, NULL, &fn);
+  napi_set_named_property(env, exports, "kill", fn);
   return exports;
 }

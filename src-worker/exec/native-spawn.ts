@@ -15,6 +15,8 @@ interface Addon {
   spawn(file: string, argv: string[], env: string[], cwd: string): [number, number, number] | number;
   /** Undefined while the process runs, else [exit code or -1, signal number or 0]. */
   reap(pid: number): [number, number] | undefined;
+  /** kill(2): 0 or the errno. */
+  kill(pid: number, signal: number): number;
 }
 
 /** Where the build puts the addon, from the folder of an entry file in out/main/ (or of this file in src-worker/exec/). */
@@ -85,6 +87,14 @@ export class NativeSpawner {
     this.running.set(pid, child);
     this.hold ??= setTimeout(() => undefined, HOLD_MS);
     return child;
+  }
+
+  /**
+   * Signals a process group; false when it is gone. Node's process.kill throws for a group already gone, as one is at
+   * every attempt's end, and building that exception cost more than the kill.
+   */
+  killGroup(pid: number, signal: NodeJS.Signals): boolean {
+    return this.addon.kill(-pid, os.constants.signals[signal]) === 0;
   }
 
   private pairs(env: NodeJS.ProcessEnv): string[] {

@@ -236,6 +236,10 @@ function openMakingFolder(file: string): number | null {
 
 /** Signals a whole process group (an attempt's process and whatever it started). */
 export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (spawner !== null) {
+    spawner.killGroup(pid, signal);
+    return;
+  }
   try {
     process.kill(-pid, signal);
   } catch {

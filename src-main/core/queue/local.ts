@@ -13,17 +13,21 @@ interface Pending {
 }
 
 /**
- * Node flags of a launcher. A spawn costs the process that forks in proportion to its memory (its page tables are
- * copied, then torn down by the child's exec: about 40 µs per MB on each side here), and a launcher's heap stays tiny,
- * so a young generation of 1 MB and no V8 helper threads keep it from growing to the default's 20 MB: 14 MB, and
- * 0.2–0.7 ms less CPU per attempt, measured side by side. Electron's Node mode is left with its defaults.
+ * Node flags of a launcher. Without the posix_spawn addon (native/spawn), a spawn forks: it costs in proportion to
+ * the launcher's memory (its page tables are copied, then torn down by the child's exec: about 40 µs per MB on each
+ * side here), and a launcher's heap stays tiny, so a young generation of 1 MB and no V8 helper threads keep it from
+ * growing to the default's 20 MB: 14 MB, and 0.2–0.7 ms less CPU per attempt, measured side by side. Electron's Node
+ * mode is left with its defaults.
  */
 const LAUNCHER_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=0'];
 
 /**
  * One launcher process (out/main/launcher.js). Attempts run there rather than in threads of the server: a thread
  * shares the server's address space, so its every spawn forked the whole server (7–17 ms at 95–200 MB against
- * 2 ms from a small process). Started on first use; an idle launcher does not keep the server's event loop alive.
+ * 2 ms from a small process). Where the posix_spawn addon is built, a start no longer copies the spawner's memory,
+ * but a launcher still keeps two things off the server: the start itself (the spawning thread waits until the child
+ * has called exec) and the task processes' lives (it kills their groups when the server dies). Started on first use;
+ * an idle launcher does not keep the server's event loop alive.
  */
 class Launcher {
   private child: ChildProcess | null = null;
