@@ -5,7 +5,8 @@
 //   spawn(file, argv, envPairs, cwd) -> [pid, stdoutFd, stderrFd] | -errno
 //     The child runs in cwd, in a process group of its own, stdin from /dev/null, stdout and stderr into new pipes
 //     whose read ends are returned (close-on-exec), no other descriptor, default signal dispositions, empty signal mask.
-//     A file without '/' is looked up on the PATH of envPairs (else /usr/bin:/bin), relative entries against cwd.
+//     A file without '/' is looked up on the PATH of envPairs (else /usr/bin:/bin), relative entries against cwd; an
+//     executable file without a #! line runs through /bin/sh, as with execvp.
 //     0 when an argument is not a string or holds a NUL byte.
 //   reap(pid) -> undefined while it runs | [exitCode, signalNumber] once it ended (exitCode -1 when killed)
 //   kill(pid, signalNumber) -> 0 | errno: kill(2) without the exception Node's process.kill makes of ESRCH
@@ -73,6 +74,23 @@ static const char *path_of(char **envp) {
   return DEFAULT_PATH;
 }
 
+/** posix_spawn, and as execvp does for an executable file that is not a program (no #! line): /bin/sh runs it. */
+static int start(pid_t *pid, const char *file, posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, char **argv,
+                 char **envp) {
+  int rc = posix_spawn(pid, file, fa, at, argv, envp);
+  if (rc != ENOEXEC) return rc;
+  size_t n = 0;
+  while (argv[n] != NULL) n++;
+  char **script = calloc(n + 2, sizeof(char *));
+  if (script == NULL) return ENOMEM;
+  script[0] = "/bin/sh";
+  script[1] = (char *)file;
+  for (size_t i = 1; i < n; i++) script[i + 1] = argv[i];
+  rc = posix_spawn(pid, "/bin/sh", fa, at, script, envp);
+  free(script);
+  return rc;
+}
+
 /**
  * execvp's search on the child's PATH: the first entry holding an executable regular file is started; a file found
  * but not executable gives EACCES if nothing else is found, else ENOENT.
@@ -102,7 +120,7 @@ static int spawn_on_path(pid_t *pid, const char *file, const char *cwd, posix_sp
     struct stat st;
     if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
       if (access(buf, X_OK) == 0) {
-        int rc = posix_spawn(pid, buf, fa, at, argv, envp);
+        int rc = start(pid, buf, fa, at, argv, envp);
         if (rc != ENOENT && rc != EACCES && rc != ENOTDIR) {
           result = rc;
           break;
@@ -160,7 +178,7 @@ static napi_value Spawn(napi_env env, napi_callback_info info) {
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setpgroup(&at, 0);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = strchr(file, '/') != NULL ? posix_spawn(&pid, file, &fa, &at, argv, envp)
+    rc = strchr(file, '/') != NULL ? start(&pid, file, &fa, &at, argv, envp)
                                    : spawn_on_path(&pid, file, cwd, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);

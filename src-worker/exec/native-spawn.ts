@@ -57,7 +57,7 @@ export class NativeSpawner {
   private readonly running = new Map<number, NativeChild>();
   /** Keeps the event loop alive while processes run: the SIGCHLD listener does not, and pipes may close before exit. */
   private hold: NodeJS.Timeout | null = null;
-  /** `KEY=value` lines of the last environment object seen: a launcher passes the same one for most attempts. */
+  /** `KEY=value` lines of the last environment object seen: a launcher passes its fixed one for most attempts. */
   private lastEnv: { env: NodeJS.ProcessEnv; pairs: string[] } | null = null;
 
   constructor(private readonly addon: Addon) {
@@ -98,7 +98,8 @@ export class NativeSpawner {
   }
 
   private pairs(env: NodeJS.ProcessEnv): string[] {
-    if (this.lastEnv?.env === env) return this.lastEnv.pairs;
+    // process.env itself can change between two starts; a launcher's fixed copy of it cannot.
+    if (this.lastEnv?.env === env && env !== process.env) return this.lastEnv.pairs;
     const pairs: string[] = [];
     for (const key in env) {
       const value = env[key];

@@ -356,6 +356,15 @@ describe.each(starters)('runAttempt (command) started by %s', (_name, starter) =
     expect(read(spec.stdout_file)).toBe('found\n');
   });
 
+  it('runs an executable file without a #! line through /bin/sh, as execvp does', async () => {
+    const file = join(dir, `no-hash-bang-${n}`);
+    await writeFile(file, 'echo "from sh: $1"\n', { mode: 0o755 });
+    const spec = command([file, 'arg']);
+    const o = await runAttempt(spec);
+    expect(o).toMatchObject({ exit_code: 0, spawn_error: null });
+    expect(read(spec.stdout_file)).toBe('from sh: arg\n');
+  });
+
   it('reports how a process killed by a signal ended', async () => {
     const o = await runAttempt(command(['sh', '-c', 'kill -USR1 $$']));
     expect(o).toMatchObject({ exit_code: null, signal: 'SIGUSR1', spawn_error: null });
