@@ -45,6 +45,8 @@ export interface CoreInternals extends Core {
   readonly mail: EmailNotifier;
   /** Scheduled runs (A_A periodic jobs). */
   readonly schedules: Scheduler;
+  /** Whether an attempt of the submission is still being handled (retention leaves such a run for later). */
+  handling(submissionId: number): boolean;
 }
 
 export async function createCore(options: CoreOptions, executor?: Executor): Promise<CoreInternals> {
@@ -128,7 +130,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   callbacks.start();
   mail.start();
   await orchestrator.recover();
-  const retention = scheduleRetention({ db, paths, settings: () => settings });
+  const retention = scheduleRetention({ db, paths, settings: () => settings, handling: (id) => orchestrator.handling(id) });
 
   const submissionOrThrow = (uuid: string) => {
     const sub = runs.submission(uuid);
@@ -149,6 +151,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     mail,
     schedules,
     settings: () => settings,
+    handling: (id) => orchestrator.handling(id),
     updateSettings(patch) {
       const next = { ...settings, ...patch };
       db.prepare('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(

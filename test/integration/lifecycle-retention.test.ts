@@ -144,6 +144,29 @@ describe('retention in a real store', () => {
     await admin('DELETE', '/service-policies/other');
   });
 
+  it('leaves a run ended by one step while its sibling still runs, and removes it once that step has ended', async () => {
+    addTask(t.core.db, 'fails-at-once', 'false');
+    addTask(t.core.db, 'slow-sibling', 'sleep 1.5', { out_glob: '.out', stdout_glob: '.out' });
+    addJob(t.core.db, 'split', [['fails-at-once', 0], ['slow-sibling', 0]]);
+    const r = await submitAa(t.url, { job: 'split' });
+    expect(r.status, r.text).toBe(201);
+    const uuid = t.core.runs.submissionsOfBatch(t.core.runs.batch(r.body.UUID)!.id)[0].uuid;
+    expect(await t.core.waitFor(uuid, 10_000)).toBe(true);
+    const id = t.core.runs.submission(uuid)!.id;
+    expect(t.core.runs.submission(uuid)!.status).toBe(3);
+    expect(t.core.handling(id)).toBe(true);
+    age([uuid], 50);
+    await admin('PUT', '/retention', { retain_days: 2 });
+    await admin('POST', '/storage/sweep');
+    expect(exists(uuid)).toBe(true);
+    for (let i = 0; i < 100 && t.core.handling(id); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(t.core.handling(id)).toBe(false);
+    await admin('POST', '/storage/sweep');
+    expect(exists(uuid)).toBe(false);
+    expect(inspectStore(t.dataDir)).toMatchObject({ integrity: 'ok', foreignKeyProblems: 0, missingFiles: [], strayFiles: [] });
+    await admin('PUT', '/retention', { retain_days: null });
+  });
+
   it('stays bounded under steady load: store rows, files and database size level off', async () => {
     t.core.updateSettings({ retain_count: 10 });
     const sizes: number[] = [];

@@ -263,6 +263,11 @@ export class Orchestrator {
     await waitAtMost((done) => run.drained.push(done), ms);
   }
 
+  /** Whether an attempt of the submission is being handled (running, or recording its end). */
+  handling(submissionId: number): boolean {
+    return this.busy.has(submissionId);
+  }
+
   /** Ends a run from outside its steps (cancel, deadline): queued steps never start, running groups are killed. */
   private async stop(run: Active, status: StatusCode, message: string): Promise<void> {
     run.cancelled = true;
@@ -356,16 +361,16 @@ export class Orchestrator {
       void this.execute(item.run, item.key, release)
         .catch((error: unknown) => this.failed(item.run, item.key, error))
         .finally(() => {
-        release();
-        this.running -= 1;
-        item.run.running -= 1;
-        if (item.run.running === 0) {
-          this.busy.delete(item.run.sub.id);
-          for (const resolve of item.run.drained.splice(0)) resolve();
-        }
-        if (this.running === 0) for (const resolve of this.idle) resolve();
-        this.pump();
-      });
+          release();
+          this.running -= 1;
+          item.run.running -= 1;
+          if (item.run.running === 0) {
+            this.busy.delete(item.run.sub.id);
+            for (const resolve of item.run.drained.splice(0)) resolve();
+          }
+          if (this.running === 0) for (const resolve of this.idle) resolve();
+          this.pump();
+        });
     }
   }
 

@@ -15,6 +15,12 @@ export interface RetentionHost {
   db: Db;
   paths: DataPaths;
   settings(): Settings;
+  /**
+   * Whether an attempt of the run is still being handled: a run ended by one step while a sibling still runs, or a
+   * killed attempt still recording its end. Such a run is left to a later sweep, which would otherwise remove its
+   * folder while the attempt writes its logs there.
+   */
+  handling?(submissionId: number): boolean;
 }
 
 export interface RetentionLimits {
@@ -131,7 +137,7 @@ async function doSweep(host: RetentionHost, now: number): Promise<SweepReport> {
     runs.push({ id: r.id, batch_id: r.batch_id, uuid: r.uuid, job_name: r.job_name, ended: Date.parse(r.ended), bytes });
   }
   const ids = selectForRemoval(runs, { days: s.retain_days, count: s.retain_count, bytes: s.retain_bytes }, perService, now);
-  const doomed = runs.filter((r) => ids.has(r.id));
+  const doomed = runs.filter((r) => ids.has(r.id) && !host.handling?.(r.id));
   let freed = 0;
   const repo = new RunRepo(db);
   for (let i = 0; i < doomed.length; i += BATCH) {
