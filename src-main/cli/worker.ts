@@ -129,7 +129,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       duplex: 'half',
     } as RequestInit);
     await refuseOn401(res);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}${await reason(res)}`);
     return { name, size };
   };
 
@@ -294,6 +294,17 @@ function redactUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
+}
+
+/** The server's own words for a refusal (its JSON `error` or `detail`), after a colon; '' when it gave none. */
+async function reason(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { error?: unknown; detail?: unknown };
+    const said = typeof body.error === 'string' ? body.error : typeof body.detail === 'string' ? body.detail : '';
+    return said ? `: ${said}` : '';
+  } catch {
+    return '';
+  }
 }
 
 /**

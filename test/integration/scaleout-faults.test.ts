@@ -58,6 +58,25 @@ async function server(env: Record<string, string> = FAST): Promise<ScaleOutServe
   return s;
 }
 
+describe('a server short of disk space for results', () => {
+  it("refuses a worker's result with 507 before writing it; the attempt fails saying why, and no partial file stays", async () => {
+    const t = await server();
+    await worker(t, 'short-disk', ['--transfer-tries', '2']);
+    const uuid = await submit(t.url, 'slow');
+    await runningOn(t.url, t.token);
+    // More than any disk has: the reserve intake keeps cannot be met when the result arrives.
+    t.core.updateSettings({ min_free_bytes: Number.MAX_SAFE_INTEGER });
+    expect(await t.core.waitFor(uuid, 30_000)).toBe(true);
+    const sub = t.core.runs.submission(uuid)!;
+    expect(sub.status).toBe(3);
+    expect(sub.last_message).toMatch(
+      /could not send the step's results to http:\/\/127\.0\.0\.1:\d+: upload of ".*" failed after 2 tries: HTTP 507: Insufficient storage: the server's disk has .* free and needs at least .* to take this result\./,
+    );
+    const files = fs.readdirSync(t.core.paths.root, { recursive: true }) as string[];
+    expect(files.filter((f) => f.includes('.part-'))).toEqual([]);
+  }, 60_000);
+});
+
 async function worker(s: { url: string; token: string }, name: string, extra: string[] = []): Promise<Proc> {
   const w = await startWorkerProcess(s.url, s.token, { name, extra });
   procs.push(w);

@@ -53,9 +53,9 @@ export function freeBytes(dir: string): number | null {
   }
 }
 
-export function insufficientStorage(free: number, needed: number): AppError {
+export function insufficientStorage(free: number, needed: number, purpose = 'to accept new submissions'): AppError {
   const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
-  const message = `Insufficient storage: the server's disk has ${mb(free)} free and needs at least ${mb(needed)} to accept new submissions.`;
+  const message = `Insufficient storage: the server's disk has ${mb(free)} free and needs at least ${mb(needed)} ${purpose}.`;
   return new AppError('InsufficientStorage', message, { error: message });
 }
 

@@ -6,6 +6,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Core } from '../../core/api';
 import type { BullExecutor } from '../../core/queue/bullmq';
 import { AppError } from '../../core/errors';
+import { freeBytes, insufficientStorage } from '../../core/security/access';
 import type { WorkerHeartbeat } from '../../core/queue/protocol';
 import { createWorkerToken, listWorkerTokens, listWorkers, recordHeartbeat, revokeWorkerToken, verifyWorkerToken } from '../../core/queue/worker-registry';
 
@@ -59,6 +60,12 @@ export function workerApiRouter(core: WorkerCore): Router {
     if (!core.scaleOut) throw notScaleOut();
     const target = core.scaleOut.uploadTarget(String(req.params.job), String(req.params.name));
     if (!target) throw new AppError('NotFound', 'this server is not waiting for that step');
+    // The disk keeps the reserve intake keeps: a result that would eat into it is refused before a byte is written.
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const free = freeBytes(core.paths.root);
+    const reserve = core.settings().min_free_bytes;
+    const size = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+    if (free !== null && free - size < reserve) throw insufficientStorage(free, reserve + size, 'to take this result');
     // Written beside, then renamed: a retried upload never leaves a half file under the final name.
     const part = `${target}.part-${process.pid}-${Date.now()}`;
     try {
@@ -66,6 +73,10 @@ export function workerApiRouter(core: WorkerCore): Router {
       await fs.promises.rename(part, target);
     } catch (error) {
       await fs.promises.rm(part, { force: true });
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+        const message = "Insufficient storage: the server's disk filled up while taking this result.";
+        throw new AppError('InsufficientStorage', message, { error: message });
+      }
       throw error;
     }
     res.status(204).end();
