@@ -441,14 +441,18 @@ ${round(memory.sizeMiB / memory.seconds, 0)} MiB/s.
 
 Where the time goes. Attempts run in small launcher processes, not in threads of the server: Linux \`fork\` copies the
 page tables of the process that forks, and a spawn from the ~95 MB server cost 7–17 ms against ~2 ms from a small
-process; a spawn costs in proportion to the memory of the process that forks (about 40 µs per MB on each side here), so
-launchers also run with a small heap (14 MB rather than 20 MB). The command column is a spawn from this bench's own,
-larger Node process, which credits the engine with the launcher's cheaper spawn; the row below it subtracts a spawn
-from a process as small as a launcher instead. Per step there remain two messages between the server and a launcher
-(the attempt and its outcome; an attempt that runs past 20 ms also reports its pid on the way), moving the results
-beside the input, and one SQLite commit: a quick attempt is stored once, start and end, in the commit that records
-its results and the run's new state. A launcher gets its next attempt as soon as a process ends, while the server
-records the one before.
+process. Launchers start commands with \`posix_spawn\` (native/spawn), which shares the launcher's memory until
+\`exec\` instead of copying its page tables: launcher and command CPU per attempt fell from 3.1–4.2 ms to 2.1–2.2 ms
+(a launcher driven alone, three alternating rounds each), burst CPU per job from 4.2–4.5 to 3.3–3.4 ms for the two.
+The issue's command column is a spawn (\`fork\`) from this bench's own, larger Node process, which credits the engine
+with the launcher's cheaper start and can make that row negative; the row below it subtracts the command started as a
+launcher starts it, from a process as small as one, and is the engine's own cost per step. Per step there remain two
+messages between the server and a launcher (the attempt and its outcome; an attempt that runs past 20 ms also reports
+its pid on the way), moving the results beside the input, and one SQLite commit: a quick attempt is stored once, start
+and end, in the commit that records its results and the run's new state. A launcher gets its next attempt as soon as
+a process ends, while the server records the one before. A fresh server's first bursts also pay for V8 compiling its
+hot paths (perf during the first thousand jobs: about a fifth of the server's CPU in the optimizing compiler), hence
+the cold figure beside the rounds.
 Working folders are reused: a run's next step takes the emptied folder of the one before, and a finished run's folder
 goes to a later run (checked empty when taken). This machine's disk is ext4 without a journal, where every new inode
 skips, one by one, the inodes freed in its block group in the last minutes: making and removing a folder per job made
