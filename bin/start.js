@@ -11,7 +11,10 @@ const built = ['main/cli.js', 'main/index.js', 'main/launcher.js', 'renderer/ind
 if (!built) {
   console.log('Building the app (first start)…');
   spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.js')], { cwd: root, stdio: 'inherit' });
-  const r = spawnSync(process.execPath, [require.resolve('electron-vite/bin/electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  // The package exports its package.json but not its bin script: find the script through the former.
+  const pkg = require.resolve('electron-vite/package.json');
+  const cli = path.join(path.dirname(pkg), require(pkg).bin['electron-vite']);
+  const r = spawnSync(process.execPath, [cli, 'build'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
