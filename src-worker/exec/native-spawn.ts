@@ -34,7 +34,8 @@ export function loadNativeSpawner(file: string): NativeSpawner | null {
     const loaded = { exports: {} };
     process.dlopen(loaded, file);
     return new NativeSpawner(loaded.exports as Addon);
-  } catch {
+  } catch (error) {
+    console.warn(`cannot load ${file} (${(error as Error).message}): task processes start with child_process`);
     return null;
   }
 }
@@ -50,7 +51,7 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
 );
 const ERRNO_NAMES = new Map<number, string>(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
-/** Longest timer Node keeps (24.8 days): a handle that holds the event loop open while a process runs. */
+/** Longest timer period Node keeps (24.8 days): a handle that holds the event loop open while a process runs. */
 const HOLD_MS = 2 ** 31 - 1;
 
 export class NativeSpawner {
@@ -85,7 +86,7 @@ export class NativeSpawner {
     const [pid, outFd, errFd] = started;
     const child = new NativeChild(pid, pipe(outFd), pipe(errFd));
     this.running.set(pid, child);
-    this.hold ??= setTimeout(() => undefined, HOLD_MS);
+    this.hold ??= setInterval(() => undefined, HOLD_MS);
     return child;
   }
 
@@ -118,7 +119,7 @@ export class NativeSpawner {
       child.exited(code >= 0 ? code : null, signal > 0 ? (SIGNAL_NAMES.get(signal) ?? null) : null);
     }
     if (this.running.size === 0 && this.hold !== null) {
-      clearTimeout(this.hold);
+      clearInterval(this.hold);
       this.hold = null;
     }
   }
