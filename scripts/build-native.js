@@ -25,6 +25,9 @@ if (!process.env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include'
 }
 const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
 if (r.status !== 0) {
-  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
+  // The compiler's own errors say what is missing; node-gyp's summary after them does not.
+  const errors = lines.filter((line) => /\berror\b/.test(line) && !line.startsWith('gyp '));
+  const output = (errors.length > 0 ? errors : lines).slice(-15).join('\n');
   console.warn(`${output}\nCould not build native/spawn (above): ${fallback}.`);
 }

@@ -22,6 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
+#error "needs glibc 2.34 or later (posix_spawn_file_actions_addclosefrom_np); child_process is used instead"
+#endif
+
 #define DEFAULT_PATH "/usr/bin:/bin"
 
 /** A copy of a JS string; *bad is set when it is not a string or holds a NUL byte. */
