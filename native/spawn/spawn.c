@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
+#if !defined(__GLIBC__)
+#error "needs glibc (posix_spawn_file_actions_addclosefrom_np); child_process is used instead"
+#elif !__GLIBC_PREREQ(2, 34)
 #error "needs glibc 2.34 or later (posix_spawn_file_actions_addclosefrom_np); child_process is used instead"
 #endif
 
