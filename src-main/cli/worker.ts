@@ -71,7 +71,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const res = await fetch(api('/config'), { headers: auth, signal: AbortSignal.timeout(10_000) });
     await refuseOn401(res);
     if (res.status === 409) throw new Fatal(((await res.json()) as { error: string }).error);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}${await reason(res)}`);
     return (await res.json()) as WorkerConfig;
   });
   const redisUrl = opts.redis ?? redisUrlForWorker(config.redis, server);
@@ -110,7 +110,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const download = async (jobId: string, f: InputFile, dir: string) => {
     const res = await fetch(api(`/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(f.name)}`), { headers: auth });
     await refuseOn401(res);
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}${await reason(res)}`);
     const target = path.join(dir, f.name);
     if (f.size <= WHOLE_BODY_BYTES) await fs.promises.writeFile(target, Buffer.from(await res.arrayBuffer()));
     else await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), fs.createWriteStream(target));
