@@ -129,7 +129,8 @@ const launchersSpawn = fs.existsSync(SPAWN_ADDON) ? 'posix_spawn' : 'child_proce
  */
 function smallSpawner(file) {
   const once = launchersSpawn === 'posix_spawn'
-    ? `const addon = { exports: {} };
+    ? `const fs = require('node:fs');
+      const addon = { exports: {} };
       process.dlopen(addon, ${JSON.stringify(SPAWN_ADDON)});
       const env = Object.entries(process.env).map(([k, v]) => k + '=' + v);
       const buf = Buffer.alloc(65536);
@@ -137,8 +138,8 @@ function smallSpawner(file) {
       const once = () => {
         const [pid, out, err] = addon.exports.spawn('wc', ['wc', '-c', ${JSON.stringify(file)}], env, process.cwd());
         for (const fd of [out, err]) {
-          while (require('node:fs').readSync(fd, buf) > 0);
-          require('node:fs').closeSync(fd);
+          while (fs.readSync(fd, buf) > 0);
+          fs.closeSync(fd);
         }
         while (addon.exports.reap(pid) === undefined) Atomics.wait(pause, 0, 0, 0.02);
       };`

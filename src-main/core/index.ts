@@ -130,7 +130,8 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
   callbacks.start();
   mail.start();
   await orchestrator.recover();
-  const retention = scheduleRetention({ db, paths, settings: () => settings, handling: (id) => orchestrator.handling(id) });
+  const handling = (submissionId: number) => orchestrator.handling(submissionId);
+  const retention = scheduleRetention({ db, paths, settings: () => settings, handling });
 
   const submissionOrThrow = (uuid: string) => {
     const sub = runs.submission(uuid);
@@ -151,7 +152,7 @@ export async function createCore(options: CoreOptions, executor?: Executor): Pro
     mail,
     schedules,
     settings: () => settings,
-    handling: (id) => orchestrator.handling(id),
+    handling,
     updateSettings(patch) {
       const next = { ...settings, ...patch };
       db.prepare('INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(

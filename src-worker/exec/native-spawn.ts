@@ -58,8 +58,11 @@ export class NativeSpawner {
   private readonly running = new Map<number, NativeChild>();
   /** Keeps the event loop alive while processes run: the SIGCHLD listener does not, and pipes may close before exit. */
   private hold: NodeJS.Timeout | null = null;
-  /** `KEY=value` lines of the last environment object seen: a launcher passes its fixed one for most attempts. */
-  private lastEnv: { env: NodeJS.ProcessEnv; pairs: string[] } | null = null;
+  /**
+   * `KEY=value` lines per environment object: a launcher passes its one fixed copy for every attempt without variables
+   * of its own, whatever the attempts between them passed.
+   */
+  private readonly envPairs = new WeakMap<NodeJS.ProcessEnv, string[]>();
 
   constructor(private readonly addon: Addon) {
     // Installed before the first start, so no exit can come before it.
@@ -100,13 +103,14 @@ export class NativeSpawner {
 
   private pairs(env: NodeJS.ProcessEnv): string[] {
     // process.env itself can change between two starts; a launcher's fixed copy of it cannot.
-    if (this.lastEnv?.env === env && env !== process.env) return this.lastEnv.pairs;
+    const known = env === process.env ? undefined : this.envPairs.get(env);
+    if (known) return known;
     const pairs: string[] = [];
     for (const key in env) {
       const value = env[key];
       if (value !== undefined) pairs.push(`${key}=${value}`);
     }
-    this.lastEnv = { env, pairs };
+    if (env !== process.env) this.envPairs.set(env, pairs);
     return pairs;
   }
 
